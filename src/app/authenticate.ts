@@ -1,0 +1,96 @@
+import { WmxError, fieldMissing } from '../domain/errors.js';
+import type { Merchant } from '../domain/merchant.js';
+import { hmacHex, safeEqual, sha256Hex, verifyPassword } from './crypto.js';
+import { TtlCache } from './lru.js';
+import type { MerchantRepo } from '../store/merchants.js';
+
+export interface PresentedCredentials {
+  wmx_id?: string | undefined;
+  access_app_key?: string | undefined;
+  authorization?: string | undefined;
+}
+
+export interface AuthenticatorDeps {
+  merchants: Pick<MerchantRepo, 'byWmxId'>;
+  serverSecret: string;
+  /** How long a merchant row is trusted in memory; bounds how late a CLI rotation takes effect. */
+  merchantTtlMs?: number;
+}
+
+/** Splits `Basic base64(user:pass)`; tolerant of case, whitespace and unescaped `+` (sent as space). */
+export function parseBasicAuthorization(value: string): { username: string; password: string } | undefined {
+  const m = /^\s*basic\s+(.+?)\s*$/is.exec(value);
+  if (!m) return undefined;
+  const b64 = (m[1] as string).replace(/ /g, '+');
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) return undefined;
+  const decoded = Buffer.from(b64, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return undefined;
+  return { username: decoded.slice(0, i), password: decoded.slice(i + 1) };
+}
+
+/**
+ * Verifies the three body credentials. A verified combination is cached under a keyed hash of the
+ * presented secrets, tied to the merchant's credentials version, so the slow password hash runs once
+ * per client rather than once per request; a rotation changes the version and so misses the cache.
+ */
+export function createAuthenticator(deps: AuthenticatorDeps) {
+  const merchantCache = new TtlCache<string, Merchant | null>(10_000, deps.merchantTtlMs ?? 2_000);
+  const verified = new TtlCache<string, { merchantId: string; version: number }>(10_000, 10 * 60_000);
+  const inflight = new Map<string, Promise<boolean>>();
+
+  async function merchantByWmxId(wmxId: string): Promise<Merchant | undefined> {
+    const cached = merchantCache.get(wmxId);
+    if (cached !== undefined) return cached ?? undefined;
+    const m = await deps.merchants.byWmxId(wmxId);
+    merchantCache.set(wmxId, m ?? null);
+    return m;
+  }
+
+  async function slowVerify(m: Merchant | undefined, appKey: string, user: string, pass: string): Promise<boolean> {
+    // Always run the password hash, also for unknown merchants, so timing reveals nothing.
+    const passwordOk = await verifyPassword(pass, m?.passwordHash ?? null);
+    if (!m || m.accessAppKeyHash === null || m.username === null) return false;
+    const keyOk = safeEqual(sha256Hex(appKey), m.accessAppKeyHash);
+    const userOk = safeEqual(user, m.username);
+    return passwordOk && keyOk && userOk;
+  }
+
+  return {
+    /** Returns the active merchant, or throws 2003 / 2001 / 2002. */
+    async authenticate(c: PresentedCredentials): Promise<Merchant> {
+      if (!c.wmx_id) throw fieldMissing('wmx_id');
+      if (!c.access_app_key) throw fieldMissing('access_app_key');
+      if (!c.authorization) throw fieldMissing('authorization');
+      const wmxId = c.wmx_id.trim();
+      const appKey = c.access_app_key.trim();
+      const basic = parseBasicAuthorization(c.authorization);
+      const m = wmxId.length <= 64 ? await merchantByWmxId(wmxId) : undefined;
+      if (!basic) {
+        await verifyPassword('', null); // same cost as any other failure
+        throw new WmxError('2001');
+      }
+      const cacheKey = hmacHex(deps.serverSecret, `${wmxId}\0${appKey}\0${basic.username}\0${basic.password}`);
+      const hit = verified.get(cacheKey);
+      let ok = m !== undefined && hit !== undefined && hit.merchantId === m.id && hit.version === m.credentialsVersion;
+      if (!ok) {
+        let p = inflight.get(cacheKey);
+        if (!p) {
+          p = slowVerify(m, appKey, basic.username, basic.password).finally(() => inflight.delete(cacheKey));
+          inflight.set(cacheKey, p);
+        }
+        ok = await p;
+        if (ok && m) verified.set(cacheKey, { merchantId: m.id, version: m.credentialsVersion });
+      }
+      if (!ok || !m) throw new WmxError('2001');
+      if (m.status !== 'active') throw new WmxError('2002', `Merchant is not active (${m.status})`);
+      return m;
+    },
+    /** Forget what is cached about a merchant (after rotation, suspension or a settings change). */
+    forget(wmxId: string): void {
+      merchantCache.delete(wmxId);
+    },
+  };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;

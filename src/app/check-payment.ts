@@ -1,0 +1,26 @@
+import { WmxError, fieldMissing } from '../domain/errors.js';
+import { TOKEN_RE } from '../domain/ids.js';
+import type { Payment } from '../domain/payment.js';
+import type { PaymentRepo } from '../store/payments.js';
+import type { Authenticator } from './authenticate.js';
+import type { Fields } from './init-payment.js';
+import { expireIfDue } from './expire.js';
+
+export interface CheckPaymentDeps {
+  auth: Authenticator;
+  payments: Pick<PaymentRepo, 'byToken' | 'finalize'>;
+  now?: () => number;
+}
+
+export function createCheckPayment(deps: CheckPaymentDeps) {
+  const now = deps.now ?? Date.now;
+  return async function checkPayment(f: Fields): Promise<Payment> {
+    const merchant = await deps.auth.authenticate(f);
+    const token = f.token?.trim();
+    if (!token) throw fieldMissing('token');
+    const p = TOKEN_RE.test(token) ? await deps.payments.byToken(token) : undefined;
+    // Another merchant's token is answered exactly like an unknown one.
+    if (!p || p.merchantId !== merchant.id) throw new WmxError('2009', undefined, 'token');
+    return expireIfDue(deps.payments, p, now());
+  };
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { createGateway, type Gateway } from '../compose.js';
+import { resolveSecret } from '../bootstrap.js';
+import { WmxError } from '../domain/errors.js';
+import { formatMinor, formatRate, parseRate } from '../domain/money.js';
+import { MAINTENANCE_KEY } from '../app/reference-cache.js';
+
+const USAGE = `Usage: wmx <command>
+
+  merchant create --name NAME --domain HOST [--domain HOST…] [--sandbox] [--no-emi] [--json]
+  merchant list [--json]
+  merchant rotate <wmx_id> [--json]
+  merchant suspend <wmx_id>
+  merchant activate <wmx_id>
+  rates list
+  rates set <CURRENCY> <BDT per unit>
+  maintenance on [--message TEXT] | maintenance off
+  migrate
+
+Uses the same environment as the server (WMX_DATABASE_URL, WMX_SECRET, WMX_MODE…).`;
+
+class UsageError extends Error {}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      domain: { type: 'string', multiple: true },
+      sandbox: { type: 'boolean' },
+      'no-emi': { type: 'boolean' },
+      json: { type: 'boolean' },
+      message: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(USAGE + '\n');
+    return values.help ? 0 : 2;
+  }
+  const config: Config = loadConfig();
+  const gw = await createGateway(config, { secret: resolveSecret(config), pgPoolSize: 2 });
+  try {
+    return await dispatch(gw, positionals, values);
+  } finally {
+    await gw.close();
+  }
+}
+
+type Values = { name?: string; domain?: string[]; sandbox?: boolean; 'no-emi'?: boolean; json?: boolean; message?: string };
+
+async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> {
+  const [group, verb, arg] = pos;
+  const print = (s: string) => process.stdout.write(s + '\n');
+  switch (`${group} ${verb ?? ''}`.trim()) {
+    case 'migrate':
+      print('Database is at the latest migration.');
+      return 0;
+    case 'merchant create': {
+      if (!v.name) throw new UsageError('merchant create needs --name');
+      const { merchant, credentials } = await gw.merchantAdmin.create({
+        name: v.name,
+        domains: v.domain ?? [],
+        sandbox: v.sandbox ?? false,
+        emiAllowed: !v['no-emi'],
+      });
+      if (v.json) print(JSON.stringify(credentials));
+      else {
+        print(`Merchant "${merchant.name}" created (${merchant.sandbox ? 'sandbox' : 'live'}, active).`);
+        print('These secrets are shown once; store them now:');
+        for (const [k, val] of Object.entries(credentials)) print(`  ${k.padEnd(15)} ${val}`);
+      }
+      return 0;
+    }
+    case 'merchant list': {
+      const list = await gw.merchantAdmin.list();
+      if (v.json) {
+        print(
+          JSON.stringify(
+            list.map((m) => ({
+              wmx_id: m.wmxId,
+              name: m.name,
+              status: m.status,
+              sandbox: m.sandbox,
+              domains: m.domains,
+              username: m.username,
+              created_at: new Date(m.createdAt).toISOString(),
+            })),
+          ),
+        );
+      } else {
+        if (list.length === 0) print('No merchants.');
+        for (const m of list) {
+          print(
+            `${m.wmxId}  ${m.status.padEnd(9)} ${(m.sandbox ? 'sandbox' : 'live').padEnd(7)} ${m.name}  [${m.domains.join(', ')}]  ` +
+              `limits ${formatMinor(m.minAmountMinor)}–${formatMinor(m.maxAmountMinor)} BDT`,
+          );
+        }
+      }
+      return 0;
+    }
+    case 'merchant rotate': {
+      if (!arg) throw new UsageError('merchant rotate needs a wmx_id');
+      const creds = await gw.merchantAdmin.rotate(arg);
+      if (v.json) print(JSON.stringify(creds));
+      else {
+        print(`New credentials for ${arg} (the old ones no longer work; shown once):`);
+        for (const [k, val] of Object.entries(creds)) print(`  ${k.padEnd(15)} ${val}`);
+      }
+      return 0;
+    }
+    case 'merchant suspend':
+    case 'merchant activate': {
+      if (!arg) throw new UsageError(`merchant ${verb} needs a wmx_id`);
+      const m = await gw.merchantAdmin.setStatus(arg, verb === 'suspend' ? 'suspended' : 'active');
+      print(`${m.wmxId} is now ${m.status}.`);
+      return 0;
+    }
+    case 'rates list': {
+      const rates = await gw.referenceRepo.rates();
+      for (const [c, r] of [...rates].sort()) print(`${c}  ${formatRate(r)}`);
+      return 0;
+    }
+    case 'rates set': {
+      const currency = arg?.toUpperCase();
+      const rate = pos[3] === undefined ? undefined : parseRate(pos[3]);
+      if (!currency || !/^[A-Z]{3}$/.test(currency) || rate === undefined) {
+        throw new UsageError('rates set needs a 3-letter currency and a positive rate with at most 6 decimals');
+      }
+      if (currency === 'BDT' && rate !== 1_000_000n) throw new UsageError('BDT is the settlement currency; its rate is 1');
+      await gw.referenceRepo.setRate(currency, rate);
+      print(`${currency} = ${formatRate(rate)} BDT (new payments lock this rate at init).`);
+      return 0;
+    }
+    case 'maintenance on':
+      await gw.referenceRepo.setSetting(MAINTENANCE_KEY, v.message ?? 'Scheduled maintenance');
+      print('Maintenance mode is on: check-server answers selectedServer:false and init answers 3001.');
+      return 0;
+    case 'maintenance off':
+      await gw.referenceRepo.deleteSetting(MAINTENANCE_KEY);
+      print('Maintenance mode is off.');
+      return 0;
+    default:
+      throw new UsageError(`unknown command: ${pos.join(' ')}`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof ConfigError || e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n${e instanceof UsageError ? '\n' + USAGE + '\n' : ''}`);
+      process.exit(2);
+    }
+    if (e instanceof WmxError || (e instanceof Error && e.name === 'TypeError' && 'code' in e)) {
+      process.stderr.write(`wmx: ${e.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`wmx: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,54 @@
+import type { Config } from './config.js';
+import { createAuthenticator } from './app/authenticate.js';
+import { createCheckPayment } from './app/check-payment.js';
+import { createSealer } from './app/crypto.js';
+import { createInitPayment } from './app/init-payment.js';
+import { createMerchantAdmin } from './app/merchant-admin.js';
+import { createReferenceCache } from './app/reference-cache.js';
+import { createTimeFormatter } from './domain/time.js';
+import { openDatabase, type Db, type DbOptions } from './store/db.js';
+import { createMerchantRepo } from './store/merchants.js';
+import { migrateToLatest } from './store/migrations.js';
+import { createPaymentRepo } from './store/payments.js';
+import { createReferenceRepo } from './store/reference.js';
+
+export interface GatewayOptions extends DbOptions {
+  /** The server secret (already resolved: from WMX_SECRET or the sandbox data folder). */
+  secret: string;
+  now?: () => number;
+}
+
+/** Builds the store, the use cases and their caches. The HTTP app and the CLI both stand on this. */
+export async function createGateway(config: Config, opts: GatewayOptions) {
+  const db: Db = openDatabase(config.databaseUrl, opts);
+  await migrateToLatest(db.kysely);
+
+  const merchants = createMerchantRepo(db.kysely);
+  const payments = createPaymentRepo(db);
+  const referenceRepo = createReferenceRepo(db.kysely);
+  const reference = createReferenceCache(referenceRepo);
+  await reference.refresh();
+
+  const sealer = createSealer(opts.secret);
+  const auth = createAuthenticator({ merchants, serverSecret: opts.secret });
+  const now = opts.now ?? Date.now;
+
+  return {
+    config,
+    db,
+    merchants,
+    payments,
+    referenceRepo,
+    reference,
+    sealer,
+    auth,
+    now,
+    formatTime: createTimeFormatter(config.timezone),
+    merchantAdmin: createMerchantAdmin({ merchants, sealer, onChange: (wmxId) => auth.forget(wmxId) }),
+    initPayment: createInitPayment({ auth, payments, reference, paymentTtlMs: config.paymentTtlMs, now }),
+    checkPayment: createCheckPayment({ auth, payments, now }),
+    close: () => db.close(),
+  };
+}
+
+export type Gateway = Awaited<ReturnType<typeof createGateway>>;

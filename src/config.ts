@@ -1,0 +1,114 @@
+import path from 'node:path';
+
+export type GatewayMode = 'sandbox' | 'live';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string;
+  readonly databaseUrl: string;
+  readonly mode: GatewayMode;
+  /** Server secret; undefined in sandbox mode until the data folder provides one (see main.ts). */
+  readonly secret: string | undefined;
+  readonly timezone: string;
+  readonly trustProxy: boolean | string | number;
+  readonly dataDir: string;
+  readonly paymentTtlMs: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment once and reports every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const problems: string[] = [];
+
+  const portText = env.PORT ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) problems.push(`PORT must be an integer 0-65535, got "${portText}"`);
+
+  const host = env.WMX_HOST ?? '127.0.0.1';
+  if (host.trim() === '') problems.push('WMX_HOST must not be empty');
+
+  const publicUrlText = (env.WMX_PUBLIC_URL ?? `http://127.0.0.1:${portText}`).replace(/\/+$/, '');
+  try {
+    const u = new URL(publicUrlText);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    if (u.search || u.hash) throw new Error('query');
+  } catch {
+    problems.push(`WMX_PUBLIC_URL must be an absolute http(s) URL without query, got "${publicUrlText}"`);
+  }
+
+  const databaseUrl = env.WMX_DATABASE_URL ?? 'sqlite:./data/wmx.db';
+  if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
+    problems.push(`WMX_DATABASE_URL must be sqlite:<path> or postgres://…, got "${databaseUrl}"`);
+  }
+
+  const modeText = env.WMX_MODE ?? 'sandbox';
+  if (modeText !== 'sandbox' && modeText !== 'live') {
+    problems.push(`WMX_MODE must be "sandbox" or "live", got "${modeText}"`);
+  }
+  const mode: GatewayMode = modeText === 'live' ? 'live' : 'sandbox';
+
+  const secret = env.WMX_SECRET;
+  if (secret !== undefined && secret.length < 32) problems.push('WMX_SECRET must be at least 32 characters');
+  if (mode === 'live' && secret === undefined) problems.push('WMX_SECRET is required in live mode');
+
+  const timezone = env.WMX_TIMEZONE ?? 'Asia/Dhaka';
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: timezone });
+  } catch {
+    problems.push(`WMX_TIMEZONE is not a known IANA time zone: "${timezone}"`);
+  }
+
+  const trustProxy = parseTrustProxy(env.WMX_TRUST_PROXY, problems);
+
+  const ttlText = env.WMX_PAYMENT_TTL ?? '30m';
+  const paymentTtlMs = parseDuration(ttlText);
+  if (paymentTtlMs === undefined || paymentTtlMs <= 0) {
+    problems.push(`WMX_PAYMENT_TTL must be a duration such as 30m, 900s or 2h, got "${ttlText}"`);
+  }
+
+  const dbPath = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : undefined;
+  const dataDir = path.resolve(env.WMX_DATA_DIR ?? (dbPath ? path.dirname(dbPath) : './data'));
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host,
+    publicUrl: publicUrlText,
+    databaseUrl,
+    mode,
+    secret,
+    timezone,
+    trustProxy,
+    dataDir,
+    paymentTtlMs: paymentTtlMs ?? 30 * 60_000,
+    logLevel: env.WMX_LOG_LEVEL ?? 'info',
+  });
+}
+
+function parseTrustProxy(text: string | undefined, problems: string[]): boolean | string | number {
+  if (text === undefined || text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  if (/^\d+$/.test(text)) return Number(text);
+  // A comma-separated list of addresses or CIDRs, as Fastify's trustProxy accepts.
+  if (/^[0-9a-fA-F:.,/\s]+$/.test(text)) return text;
+  problems.push(`WMX_TRUST_PROXY must be true, false, a hop count, or addresses/CIDRs, got "${text}"`);
+  return false;
+}
+
+/** "30m", "900s", "2h", "1500ms", or bare milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1;
+  return n * factor;
+}

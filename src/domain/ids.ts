@@ -1,0 +1,52 @@
+/**
+ * Identifiers and secrets. Uses the Web Crypto global (no node:* import) so the domain stays pure.
+ */
+const HEX = '0123456789abcdef';
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
+export function randomHex(bytes: number): string {
+  let out = '';
+  for (const b of randomBytes(bytes)) out += HEX[b >> 4]! + HEX[b & 15]!;
+  return out;
+}
+
+/** Unbiased random string over an alphabet (rejection sampling). */
+export function randomString(length: number, alphabet = ALNUM): string {
+  const limit = 256 - (256 % alphabet.length);
+  let out = '';
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      if (b < limit) out += alphabet[b % alphabet.length];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+export const newPaymentToken = (): string => randomHex(20); // 160 random bits, 40 lowercase hex
+export const newRefId = (): string => randomString(15);
+export const newWmxId = (): string => 'WMX' + randomHex(7).slice(0, 13);
+export const newAccessAppKey = (): string => randomHex(20);
+export const newPassword = (): string => randomString(24);
+export const newMerchantRefId = (): string => randomHex(7).slice(0, 13);
+export const newSigningSecret = (): string => 'whsec_' + randomString(32);
+export const newApiKey = (): string => 'sk_' + randomString(40);
+export const newId = (prefix: 'pay' | 'mer' | 'rfd' | 'evt' | 'adm'): string => `${prefix}_${randomString(20)}`;
+export const newUsername = (slug: string): string => `${slug}_${randomString(10, '0123456789')}`;
+
+export function slugify(name: string): string {
+  const s = name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '')
+    .slice(0, 20);
+  return s === '' ? 'merchant' : s;
+}
+
+export const WMX_ID_RE = /^WMX[0-9a-f]{13}$/;
+export const APP_KEY_RE = /^[0-9a-f]{40}$/;
+export const TOKEN_RE = /^[0-9a-f]{40}$/;

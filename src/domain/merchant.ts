@@ -1,0 +1,59 @@
+import type { PaymentMethod } from './payment.js';
+
+export type MerchantStatus = 'pending' | 'active' | 'suspended' | 'rejected';
+
+export interface Merchant {
+  id: string;
+  wmxId: string;
+  name: string;
+  slug: string;
+  status: MerchantStatus;
+  sandbox: boolean;
+  accessAppKeyHash: string | null;
+  username: string | null;
+  passwordHash: string | null;
+  signingSecretSealed: string | null;
+  apiKeyHash: string | null;
+  domains: string[];
+  minAmountMinor: bigint;
+  maxAmountMinor: bigint;
+  feesBps: Record<PaymentMethod, number>;
+  emiAllowed: boolean;
+  credentialsVersion: number;
+  credentialsIssuedAt: number | null;
+  createdAt: number;
+}
+
+export const DEFAULT_LIMITS = { minAmountMinor: 1n, maxAmountMinor: 100_000_000_000n }; // 0.01 .. 1,000,000,000.00 BDT
+export const DEFAULT_FEES_BPS: Readonly<Record<PaymentMethod, number>> = {
+  card: 250,
+  mobile_wallet: 185,
+  internet_banking: 150,
+};
+
+/**
+ * A callback host is allowed when it equals a registered domain or is a subdomain of one
+ * (ports ignored). Sandbox merchants may use any host.
+ */
+export function callbackHostAllowed(merchant: Pick<Merchant, 'sandbox' | 'domains'>, host: string): boolean {
+  if (merchant.sandbox) return true;
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return merchant.domains.some((d) => {
+    const dom = d.toLowerCase().replace(/\.$/, '');
+    return h === dom || h.endsWith('.' + dom);
+  });
+}
+
+/** Normalises an operator-typed domain ("https://Shop.example.com/x" → "shop.example.com"). */
+export function normaliseDomain(input: string): string | undefined {
+  const t = input.trim().toLowerCase();
+  if (t === '') return undefined;
+  let host: string;
+  try {
+    host = new URL(/^[a-z][a-z0-9+.-]*:\/\//.test(t) ? t : `http://${t}`).hostname;
+  } catch {
+    return undefined;
+  }
+  if (host === '' || host.length > 253) return undefined;
+  return host.replace(/^\[|\]$/g, '');
+}

@@ -1,0 +1,75 @@
+/** The payment aggregate, as the use cases see it (the store maps rows to this). */
+export type PaymentStatus = 'pending' | 'approved' | 'declined' | 'cancelled' | 'expired';
+
+export type PaymentMethod = 'card' | 'mobile_wallet' | 'internet_banking';
+
+export interface Payment {
+  id: string;
+  token: string;
+  merchantId: string;
+  wmxId: string;
+  refId: string;
+  merchantOrderId: string;
+  merchantRefId: string;
+  fingerprint: string;
+  appName: string;
+  cartInfo: string;
+  customerName: string;
+  customerEmail: string;
+  customerPhone: string;
+  /** JSON text of every customer and shipping field received (check-payment's customer_details). */
+  customerDetails: string;
+  productDesc: string;
+  currency: string;
+  amountMinor: bigint;
+  rateScaled: bigint;
+  amountBdtMinor: bigint;
+  emiPeriod: number | null;
+  emiBank: string | null;
+  emiBps: number;
+  emiChargeMinor: bigint;
+  discountMinor: bigint;
+  feeBps: number;
+  feeMinor: bigint;
+  bankAmountMinor: bigint;
+  callbackUrl: string;
+  extraJson: string | null;
+  optionsRaw: string;
+  optionsDecoded: string;
+  requestIp: string;
+  status: PaymentStatus;
+  txnDetails: string;
+  method: PaymentMethod | null;
+  cardDetails: string | null;
+  isForeign: boolean;
+  paymentCard: string | null;
+  cardCode: string | null;
+  pageExtra: string | null;
+  initAt: number;
+  txnAt: number | null;
+  expiresAt: number;
+}
+
+/** txn_status on the wire for a status; null while nothing is final. */
+export function txnStatusOf(status: PaymentStatus): '1000' | '1001' | '1009' | null {
+  switch (status) {
+    case 'approved':
+      return '1000';
+    case 'declined':
+      return '1001';
+    case 'cancelled':
+    case 'expired':
+      return '1009';
+    case 'pending':
+      return null;
+  }
+}
+
+export const isFinal = (status: PaymentStatus): boolean => status !== 'pending';
+
+/** Published numeric codes for payment_method (PROTOCOL.md section 7, ours). */
+export const PAYMENT_METHOD_CODES: Readonly<Record<PaymentMethod, string>> = {
+  card: '1',
+  mobile_wallet: '2',
+  internet_banking: '3',
+};

@@ -1,0 +1,81 @@
+import busboy from 'busboy';
+import { WmxError } from '../../domain/errors.js';
+
+export type FieldMap = Record<string, string>;
+
+const MAX_FIELDS = 200;
+
+/**
+ * Decodes the body of a legacy POST whatever its encoding (PROTOCOL.md section 2): urlencoded,
+ * multipart, JSON, or a missing/odd Content-Type (JSON is tried first, then urlencoded).
+ * Repeated keys keep their first value. Nothing here rejects a value: the use case validates.
+ */
+export async function decodeLegacyBody(contentType: string | undefined, raw: Buffer | undefined): Promise<FieldMap> {
+  if (!raw || raw.length === 0) return Object.create(null) as FieldMap;
+  const ct = (contentType ?? '').toLowerCase();
+  if (ct.startsWith('multipart/form-data')) return decodeMultipart(contentType as string, raw);
+  const text = raw.toString('utf8');
+  if (ct.startsWith('application/x-www-form-urlencoded')) return decodeUrlencoded(text);
+  if (ct.includes('json')) return decodeJson(text) ?? malformed('the body is not a JSON object');
+  return decodeJson(text) ?? decodeUrlencoded(text);
+}
+
+function malformed(why: string): never {
+  throw new WmxError('2004', `Malformed request body: ${why}`);
+}
+
+function put(out: FieldMap, key: string, value: string): void {
+  if (!Object.prototype.hasOwnProperty.call(out, key)) {
+    if (Object.keys(out).length >= MAX_FIELDS) malformed(`more than ${MAX_FIELDS} fields`);
+    out[key] = value;
+  }
+}
+
+export function decodeUrlencoded(text: string): FieldMap {
+  const out = Object.create(null) as FieldMap;
+  for (const [k, v] of new URLSearchParams(text)) put(out, k, v);
+  return out;
+}
+
+function decodeJson(text: string): FieldMap | undefined {
+  const t = text.trimStart();
+  if (!t.startsWith('{')) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(t);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const out = Object.create(null) as FieldMap;
+  for (const [k, v] of Object.entries(parsed)) {
+    if (v === null || v === undefined) continue; // null means "not sent"
+    // Numbers become their text ("amount": 10.5 → "10.5"); objects keep their JSON text.
+    put(out, k, typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v));
+  }
+  return out;
+}
+
+function decodeMultipart(contentType: string, raw: Buffer): Promise<FieldMap> {
+  return new Promise((resolve, reject) => {
+    const out = Object.create(null) as FieldMap;
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({
+        headers: { 'content-type': contentType },
+        limits: { fields: MAX_FIELDS, fieldSize: raw.length, files: 20, parts: MAX_FIELDS + 20 },
+        defParamCharset: 'utf8',
+      });
+    } catch {
+      reject(new WmxError('2004', 'Malformed request body: bad multipart boundary'));
+      return;
+    }
+    bb.on('field', (name, value) => {
+      if (!Object.prototype.hasOwnProperty.call(out, name)) out[name] = value;
+    });
+    bb.on('file', (_name, stream) => stream.resume()); // files are not part of the protocol
+    bb.on('error', () => reject(new WmxError('2004', 'Malformed request body: bad multipart data')));
+    bb.on('close', () => resolve(out));
+    bb.end(raw);
+  });
+}

@@ -1,0 +1,92 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_MESSAGES, WmxError } from '../../domain/errors.js';
+import type { Payment } from '../../domain/payment.js';
+import type { Fields } from '../../app/init-payment.js';
+import type { ReferenceCache } from '../../app/reference-cache.js';
+import { decodeLegacyBody } from './body.js';
+import { serializeCheckPayment, serializeError, serializeInitSuccess, toCheckPaymentRecord } from './wire.js';
+import { renderAbortPage } from './abort-page.js';
+
+export interface LegacyRouteDeps {
+  publicUrl: string;
+  reference: ReferenceCache;
+  initPayment(fields: Fields, requestIp: string): Promise<{ token: string }>;
+  checkPayment(fields: Fields): Promise<Payment>;
+  formatTime(epochMs: number): string;
+}
+
+/** Bodies over this are answered with 2004 (PROTOCOL.md section 2). */
+export const LEGACY_BODY_LIMIT = 64 * 1024;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The wire adapter for legacy Walletmix clients. Every business outcome and error is HTTP 200 JSON;
+ * credentials are read from the body only. Registered in its own scope, which owns body parsing.
+ */
+export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: LEGACY_BODY_LIMIT }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply));
+
+  const openBody = JSON.stringify({
+    selectedServer: true,
+    url: `${deps.publicUrl}/init-payment-process`,
+    bank_payment_url: `${deps.publicUrl}/bank-payment-process`,
+  });
+  const checkServer = async (_req: FastifyRequest, reply: FastifyReply) => {
+    const why = deps.reference.current().maintenance;
+    reply.header('cache-control', 'no-store').type(JSON_TYPE);
+    return why === undefined ? openBody : JSON.stringify({ selectedServer: false, statusMsg: why });
+  };
+  app.get('/check-server', checkServer);
+  app.post('/check-server', checkServer);
+
+  app.post('/init-payment-process', async (req, reply) => {
+    const fields = await decodeLegacyBody(req.headers['content-type'], req.body as Buffer | undefined);
+    const { token } = await deps.initPayment(fields, req.ip);
+    reply.type(JSON_TYPE);
+    return serializeInitSuccess({ statusCode: '1000', statusMsg: 'Success', token });
+  });
+
+  app.post('/check-payment', async (req, reply) => {
+    const fields = await decodeLegacyBody(req.headers['content-type'], req.body as Buffer | undefined);
+    const payment = await deps.checkPayment(fields);
+    reply.type(JSON_TYPE);
+    return serializeCheckPayment(toCheckPaymentRecord(payment, deps.formatTime));
+  });
+
+  app.get('/get-emi-bank-list', async (_req, reply) => {
+    const emiBankList: Record<string, string> = {};
+    for (const b of deps.reference.current().emiBanks) emiBankList[b.key] = b.name;
+    reply.type(JSON_TYPE);
+    return JSON.stringify({ emiBankList });
+  });
+
+  app.get('/abort', async (_req, reply) => {
+    reply.type('text/html; charset=utf-8');
+    return renderAbortPage();
+  });
+}
+
+function sendError(err: FastifyError | WmxError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.code(200).type(JSON_TYPE);
+  if (err instanceof WmxError) {
+    const body: { statusCode: string; statusMsg: string; field?: string } = { statusCode: err.code, statusMsg: err.message };
+    if (err.field !== undefined) body.field = err.field;
+    return reply.send(serializeError(body));
+  }
+  // Fastify's own client errors (body too large, bad Content-Length, aborted upload): the request is at fault.
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+    const statusMsg = tooLarge ? `Request body larger than ${LEGACY_BODY_LIMIT} bytes` : `Malformed request: ${err.message}`;
+    return reply.send(serializeError({ statusCode: '2004', statusMsg }));
+  }
+  req.log.error({ err }, 'internal error on a legacy route');
+  return reply.send(
+    serializeError({ statusCode: '5000', statusMsg: `${ERROR_MESSAGES['5000']} (request id ${req.id})`, request_id: String(req.id) }),
+  );
+}

@@ -1,0 +1,169 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+
+/**
+ * Forward-only migrations. Types stay portable across SQLite and PostgreSQL: text ids, bigint minor
+ * units and epoch-millisecond timestamps, JSON as text. Never edit a migration that has shipped.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('merchants')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('wmx_id', 'text', (c) => c.notNull().unique())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('slug', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('sandbox', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('access_app_key_hash', 'text')
+        .addColumn('username', 'text', (c) => c.unique())
+        .addColumn('password_hash', 'text')
+        .addColumn('signing_secret_sealed', 'text')
+        .addColumn('api_key_hash', 'text', (c) => c.unique())
+        .addColumn('domains', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('min_amount_minor', 'bigint', (c) => c.notNull())
+        .addColumn('max_amount_minor', 'bigint', (c) => c.notNull())
+        .addColumn('fee_card_bps', 'integer', (c) => c.notNull())
+        .addColumn('fee_mobile_wallet_bps', 'integer', (c) => c.notNull())
+        .addColumn('fee_internet_banking_bps', 'integer', (c) => c.notNull())
+        .addColumn('emi_allowed', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('credentials_version', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('credentials_issued_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('payments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token', 'text', (c) => c.notNull().unique())
+        .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+        .addColumn('wmx_id', 'text', (c) => c.notNull())
+        .addColumn('ref_id', 'text', (c) => c.notNull().unique())
+        .addColumn('merchant_order_id', 'text', (c) => c.notNull())
+        .addColumn('merchant_ref_id', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('app_name', 'text', (c) => c.notNull())
+        .addColumn('cart_info', 'text', (c) => c.notNull())
+        .addColumn('customer_name', 'text', (c) => c.notNull())
+        .addColumn('customer_email', 'text', (c) => c.notNull())
+        .addColumn('customer_phone', 'text', (c) => c.notNull())
+        .addColumn('customer_details', 'text', (c) => c.notNull())
+        .addColumn('product_desc', 'text', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('amount_minor', 'bigint', (c) => c.notNull())
+        .addColumn('rate_scaled', 'bigint', (c) => c.notNull())
+        .addColumn('amount_bdt_minor', 'bigint', (c) => c.notNull())
+        .addColumn('emi_period', 'integer')
+        .addColumn('emi_bank', 'text')
+        .addColumn('emi_bps', 'integer', (c) => c.notNull())
+        .addColumn('emi_charge_minor', 'bigint', (c) => c.notNull())
+        .addColumn('discount_minor', 'bigint', (c) => c.notNull())
+        .addColumn('fee_bps', 'integer', (c) => c.notNull())
+        .addColumn('fee_minor', 'bigint', (c) => c.notNull())
+        .addColumn('bank_amount_minor', 'bigint', (c) => c.notNull())
+        .addColumn('callback_url', 'text', (c) => c.notNull())
+        .addColumn('extra_json', 'text')
+        .addColumn('options_raw', 'text', (c) => c.notNull())
+        .addColumn('options_decoded', 'text', (c) => c.notNull())
+        .addColumn('request_ip', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('txn_details', 'text', (c) => c.notNull())
+        .addColumn('method', 'text')
+        .addColumn('card_details', 'text')
+        .addColumn('is_foreign', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('payment_card', 'text')
+        .addColumn('card_code', 'text')
+        .addColumn('page_extra', 'text')
+        .addColumn('init_at', 'bigint', (c) => c.notNull())
+        .addColumn('txn_at', 'bigint')
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('payments_merchant_ref_uq')
+        .on('payments')
+        .columns(['merchant_id', 'merchant_ref_id'])
+        .unique()
+        .execute();
+      await db.schema
+        .createIndex('payments_merchant_init_idx')
+        .on('payments')
+        .columns(['merchant_id', 'init_at', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('currency_rates')
+        .addColumn('currency', 'text', (c) => c.primaryKey())
+        .addColumn('rate_scaled', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('emi_banks')
+        .addColumn('bank_key', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('sort_order', 'integer', (c) => c.notNull())
+        .addColumn('active', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      const now = Date.now();
+      // Editable starting rates (BDT per unit), 6-decimal fixed point.
+      const rates: [string, string][] = [
+        ['BDT', '1'],
+        ['USD', '122.50'],
+        ['EUR', '133.10'],
+        ['GBP', '155.20'],
+        ['INR', '1.4150'],
+        ['SGD', '91.30'],
+        ['MYR', '27.40'],
+        ['AUD', '80.15'],
+        ['CAD', '88.60'],
+        ['AED', '33.35'],
+        ['SAR', '32.65'],
+      ];
+      for (const [currency, rate] of rates) {
+        const [w, f = ''] = rate.split('.');
+        const scaled = BigInt(w!) * 1_000_000n + BigInt(f.padEnd(6, '0'));
+        await sql`insert into currency_rates (currency, rate_scaled, updated_at) values (${currency}, ${scaled.toString()}, ${now})`.execute(
+          db,
+        );
+      }
+      const banks: [string, string][] = [
+        ['dbbl', 'Dutch-Bangla Bank'],
+        ['ebl', 'Eastern Bank'],
+        ['city', 'The City Bank'],
+        ['brac', 'BRAC Bank'],
+        ['scb', 'Standard Chartered Bank'],
+        ['mtb', 'Mutual Trust Bank'],
+        ['ucb', 'United Commercial Bank'],
+        ['prime', 'Prime Bank'],
+      ];
+      let i = 0;
+      for (const [key, name] of banks) {
+        await sql`insert into emi_banks (bank_key, name, sort_order, active) values (${key}, ${name}, ${i++}, 1)`.execute(db);
+      }
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Runs every pending migration; throws (loudly) on any failure. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const what = failed ? `migration ${failed.migrationName} failed` : 'migrations failed';
+    throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,242 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Payment, PaymentMethod, PaymentStatus } from '../domain/payment.js';
+import type { Db } from './db.js';
+import type { Database, PaymentsTable } from './schema.js';
+
+export function toPayment(r: Selectable<PaymentsTable>): Payment {
+  return {
+    id: r.id,
+    token: r.token,
+    merchantId: r.merchant_id,
+    wmxId: r.wmx_id,
+    refId: r.ref_id,
+    merchantOrderId: r.merchant_order_id,
+    merchantRefId: r.merchant_ref_id,
+    fingerprint: r.fingerprint,
+    appName: r.app_name,
+    cartInfo: r.cart_info,
+    customerName: r.customer_name,
+    customerEmail: r.customer_email,
+    customerPhone: r.customer_phone,
+    customerDetails: r.customer_details,
+    productDesc: r.product_desc,
+    currency: r.currency,
+    amountMinor: BigInt(r.amount_minor),
+    rateScaled: BigInt(r.rate_scaled),
+    amountBdtMinor: BigInt(r.amount_bdt_minor),
+    emiPeriod: r.emi_period === null ? null : Number(r.emi_period),
+    emiBank: r.emi_bank,
+    emiBps: Number(r.emi_bps),
+    emiChargeMinor: BigInt(r.emi_charge_minor),
+    discountMinor: BigInt(r.discount_minor),
+    feeBps: Number(r.fee_bps),
+    feeMinor: BigInt(r.fee_minor),
+    bankAmountMinor: BigInt(r.bank_amount_minor),
+    callbackUrl: r.callback_url,
+    extraJson: r.extra_json,
+    optionsRaw: r.options_raw,
+    optionsDecoded: r.options_decoded,
+    requestIp: r.request_ip,
+    status: r.status as PaymentStatus, // the column only ever holds PaymentStatus values
+    txnDetails: r.txn_details,
+    method: r.method as PaymentMethod | null, // likewise
+    cardDetails: r.card_details,
+    isForeign: Number(r.is_foreign) === 1,
+    paymentCard: r.payment_card,
+    cardCode: r.card_code,
+    pageExtra: r.page_extra,
+    initAt: Number(r.init_at),
+    txnAt: r.txn_at === null ? null : Number(r.txn_at),
+    expiresAt: Number(r.expires_at),
+  };
+}
+
+export function fromPayment(p: Payment): PaymentsTable {
+  return {
+    id: p.id,
+    token: p.token,
+    merchant_id: p.merchantId,
+    wmx_id: p.wmxId,
+    ref_id: p.refId,
+    merchant_order_id: p.merchantOrderId,
+    merchant_ref_id: p.merchantRefId,
+    fingerprint: p.fingerprint,
+    app_name: p.appName,
+    cart_info: p.cartInfo,
+    customer_name: p.customerName,
+    customer_email: p.customerEmail,
+    customer_phone: p.customerPhone,
+    customer_details: p.customerDetails,
+    product_desc: p.productDesc,
+    currency: p.currency,
+    amount_minor: p.amountMinor.toString(),
+    rate_scaled: p.rateScaled.toString(),
+    amount_bdt_minor: p.amountBdtMinor.toString(),
+    emi_period: p.emiPeriod,
+    emi_bank: p.emiBank,
+    emi_bps: p.emiBps,
+    emi_charge_minor: p.emiChargeMinor.toString(),
+    discount_minor: p.discountMinor.toString(),
+    fee_bps: p.feeBps,
+    fee_minor: p.feeMinor.toString(),
+    bank_amount_minor: p.bankAmountMinor.toString(),
+    callback_url: p.callbackUrl,
+    extra_json: p.extraJson,
+    options_raw: p.optionsRaw,
+    options_decoded: p.optionsDecoded,
+    request_ip: p.requestIp,
+    status: p.status,
+    txn_details: p.txnDetails,
+    method: p.method,
+    card_details: p.cardDetails,
+    is_foreign: p.isForeign ? 1 : 0,
+    payment_card: p.paymentCard,
+    card_code: p.cardCode,
+    page_extra: p.pageExtra,
+    init_at: p.initAt,
+    txn_at: p.txnAt,
+    expires_at: p.expiresAt,
+  };
+}
+
+/** What finalising a payment may change. */
+export type PaymentOutcome = Pick<
+  Payment,
+  | 'status'
+  | 'txnDetails'
+  | 'method'
+  | 'cardDetails'
+  | 'isForeign'
+  | 'paymentCard'
+  | 'cardCode'
+  | 'feeBps'
+  | 'feeMinor'
+  | 'txnAt'
+  | 'pageExtra'
+>;
+
+export function createPaymentRepo(db: Db) {
+  const k: Kysely<Database> = db.kysely;
+  const insertOne =
+    db.sqlite !== undefined ? createSqliteGroupInsert(db) : async (row: PaymentsTable) => insertPg(k, row);
+
+  return {
+    /** Inserts unless (merchant_id, merchant_ref_id) exists; true when this call inserted the row. */
+    insertIfNewRef(p: Payment): Promise<boolean> {
+      return insertOne(fromPayment(p));
+    },
+    async byToken(token: string): Promise<Payment | undefined> {
+      const r = await k.selectFrom('payments').selectAll().where('token', '=', token).executeTakeFirst();
+      return r && toPayment(r);
+    },
+    async byMerchantRef(merchantId: string, merchantRefId: string): Promise<Payment | undefined> {
+      const r = await k
+        .selectFrom('payments')
+        .selectAll()
+        .where('merchant_id', '=', merchantId)
+        .where('merchant_ref_id', '=', merchantRefId)
+        .executeTakeFirst();
+      return r && toPayment(r);
+    },
+    /**
+     * Moves a pending payment to a final state atomically: only the first caller wins; every other
+     * caller gets undefined (a double-clicked Pay, two tabs, a replayed post).
+     */
+    async finalize(token: string, outcome: PaymentOutcome): Promise<Payment | undefined> {
+      const r = await k
+        .updateTable('payments')
+        .set({
+          status: outcome.status,
+          txn_details: outcome.txnDetails,
+          method: outcome.method,
+          card_details: outcome.cardDetails,
+          is_foreign: outcome.isForeign ? 1 : 0,
+          payment_card: outcome.paymentCard,
+          card_code: outcome.cardCode,
+          fee_bps: outcome.feeBps,
+          fee_minor: outcome.feeMinor.toString(),
+          txn_at: outcome.txnAt,
+          page_extra: outcome.pageExtra,
+        })
+        .where('token', '=', token)
+        .where('status', '=', 'pending')
+        .returningAll()
+        .executeTakeFirst();
+      return r && toPayment(r);
+    },
+  };
+}
+
+export type PaymentRepo = ReturnType<typeof createPaymentRepo>;
+
+async function insertPg(k: Kysely<Database>, row: PaymentsTable): Promise<boolean> {
+  const r = await k
+    .insertInto('payments')
+    .values(row)
+    .onConflict((oc) => oc.columns(['merchant_id', 'merchant_ref_id']).doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+/**
+ * Group commit for SQLite: inits that arrive in the same turn of the event loop are written in one
+ * transaction, so one fsync makes many payments durable. Callers are answered only after COMMIT.
+ * The SQL comes from Kysely; the statement is prepared once and reused.
+ */
+function createSqliteGroupInsert(db: Db): (row: PaymentsTable) => Promise<boolean> {
+  const sqlite = db.sqlite!; // only called when the handle exists
+  type Item = { row: PaymentsTable; resolve: (v: boolean) => void; reject: (e: unknown) => void };
+  let queue: Item[] = [];
+  let scheduled = false;
+  let stmt: ReturnType<typeof sqlite.prepare> | undefined;
+  let columns: (keyof PaymentsTable)[] = [];
+
+  const compile = (row: PaymentsTable) => {
+    const q = db.kysely
+      .insertInto('payments')
+      .values(row)
+      .onConflict((oc) => oc.columns(['merchant_id', 'merchant_ref_id']).doNothing())
+      .compile();
+    columns = Object.keys(row) as (keyof PaymentsTable)[];
+    stmt = sqlite.prepare(q.sql);
+  };
+
+  const runBatch = sqlite.transaction((items: Item[]) =>
+    items.map((it) => stmt!.run(columns.map((c) => it.row[c])).changes === 1),
+  );
+
+  const flush = () => {
+    scheduled = false;
+    // A Kysely transaction may be open on this connection (awaiting between statements): wait for it.
+    if (sqlite.inTransaction) {
+      scheduled = true;
+      setTimeout(flush, 1);
+      return;
+    }
+    const batch = queue;
+    queue = [];
+    try {
+      if (!stmt) compile(batch[0]!.row);
+      const results = runBatch(batch);
+      batch.forEach((it, i) => it.resolve(results[i]!));
+    } catch {
+      // One bad row must not fail its neighbours: retry each on its own.
+      for (const it of batch) {
+        try {
+          it.resolve(runBatch([it])[0]!);
+        } catch (e) {
+          it.reject(e);
+        }
+      }
+    }
+  };
+
+  return (row) =>
+    new Promise<boolean>((resolve, reject) => {
+      queue.push({ row, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+}

@@ -1,0 +1,106 @@
+import type { Generated } from 'kysely';
+
+/** 64-bit integers come back as numbers (SQLite) or strings (pg); the store maps them. */
+export type Int8 = number | string | bigint;
+
+export interface MerchantsTable {
+  id: string;
+  wmx_id: string;
+  name: string;
+  slug: string;
+  status: string; // pending | active | suspended | rejected
+  sandbox: number; // 0 | 1
+  access_app_key_hash: string | null;
+  username: string | null;
+  password_hash: string | null;
+  /** AES-GCM sealed with the server secret: it must be usable to sign callbacks and webhooks. */
+  signing_secret_sealed: string | null;
+  api_key_hash: string | null;
+  domains: string; // JSON array of hosts
+  min_amount_minor: Int8;
+  max_amount_minor: Int8;
+  fee_card_bps: number;
+  fee_mobile_wallet_bps: number;
+  fee_internet_banking_bps: number;
+  emi_allowed: number; // 0 | 1
+  credentials_version: number;
+  credentials_issued_at: Int8 | null;
+  created_at: Int8;
+  updated_at: Int8;
+}
+
+export interface PaymentsTable {
+  id: string;
+  token: string;
+  merchant_id: string;
+  wmx_id: string;
+  ref_id: string;
+  merchant_order_id: string;
+  merchant_ref_id: string;
+  fingerprint: string;
+  app_name: string;
+  cart_info: string;
+  customer_name: string;
+  customer_email: string;
+  customer_phone: string;
+  customer_details: string;
+  product_desc: string;
+  currency: string;
+  amount_minor: Int8;
+  rate_scaled: Int8;
+  amount_bdt_minor: Int8;
+  emi_period: number | null;
+  emi_bank: string | null;
+  emi_bps: number;
+  emi_charge_minor: Int8;
+  discount_minor: Int8;
+  fee_bps: number;
+  fee_minor: Int8;
+  bank_amount_minor: Int8;
+  callback_url: string;
+  extra_json: string | null;
+  options_raw: string;
+  options_decoded: string;
+  request_ip: string;
+  status: string;
+  txn_details: string;
+  method: string | null;
+  card_details: string | null;
+  is_foreign: number;
+  payment_card: string | null;
+  card_code: string | null;
+  page_extra: string | null;
+  init_at: Int8;
+  txn_at: Int8 | null;
+  expires_at: Int8;
+}
+
+export interface CurrencyRatesTable {
+  currency: string;
+  rate_scaled: Int8;
+  updated_at: Int8;
+}
+
+export interface EmiBanksTable {
+  bank_key: string;
+  name: string;
+  sort_order: number;
+  active: number;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: Int8;
+}
+
+export interface Database {
+  merchants: MerchantsTable;
+  payments: PaymentsTable;
+  currency_rates: CurrencyRatesTable;
+  emi_banks: EmiBanksTable;
+  settings: SettingsTable;
+}
+
+// Kept for future tables with generated keys.
+export type { Generated };
