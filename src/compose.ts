@@ -5,6 +5,11 @@ import { createSealer } from './app/crypto.js';
 import { createInitPayment } from './app/init-payment.js';
 import { createMerchantAdmin } from './app/merchant-admin.js';
 import { createReferenceCache } from './app/reference-cache.js';
+import { createPay } from './app/pay.js';
+import { createCancelPayment } from './app/cancel-payment.js';
+import { createSandboxBank } from './acquirers/sandbox-bank.js';
+import type { Acquirer } from './acquirers/port.js';
+import type { Merchant } from './domain/merchant.js';
 import { createTimeFormatter } from './domain/time.js';
 import { openDatabase, type Db, type DbOptions } from './store/db.js';
 import { createMerchantRepo } from './store/merchants.js';
@@ -16,6 +21,8 @@ export interface GatewayOptions extends DbOptions {
   /** The server secret (already resolved: from WMX_SECRET or the sandbox data folder). */
   secret: string;
   now?: () => number;
+  /** Replaces the sandbox bank (tests use a faster or slower one). */
+  sandboxBank?: Acquirer;
 }
 
 /** Builds the store, the use cases and their caches. The HTTP app and the CLI both stand on this. */
@@ -32,6 +39,12 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   const sealer = createSealer(opts.secret);
   const auth = createAuthenticator({ merchants, serverSecret: opts.secret });
   const now = opts.now ?? Date.now;
+  const sandboxBank = opts.sandboxBank ?? createSandboxBank();
+  // No live connector exists yet: in live mode only sandbox merchants can pay (on the sandbox bank).
+  const acquirerFor = (m: Merchant): Acquirer | undefined =>
+    config.mode === 'sandbox' || m.sandbox ? sandboxBank : undefined;
+  const merchantById = (id: string) => merchants.byId(id);
+  const pay = createPay({ payments, merchantById, acquirerFor, bankTimeoutMs: config.bankTimeoutMs, now });
 
   return {
     config,
@@ -47,6 +60,10 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     merchantAdmin: createMerchantAdmin({ merchants, sealer, onChange: (wmxId) => auth.forget(wmxId) }),
     initPayment: createInitPayment({ auth, payments, reference, paymentTtlMs: config.paymentTtlMs, now }),
     checkPayment: createCheckPayment({ auth, payments, now }),
+    pay,
+    cancelPayment: createCancelPayment({ payments, now }),
+    merchantById,
+    signingSecretOf: (m: Merchant): string => sealer.open(m.signingSecretSealed ?? ''),
     close: () => db.close(),
   };
 }

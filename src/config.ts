@@ -14,6 +14,8 @@ export interface Config {
   readonly trustProxy: boolean | string | number;
   readonly dataDir: string;
   readonly paymentTtlMs: number;
+  /** How long the gateway waits for a bank or wallet before declining with "Bank timeout". */
+  readonly bankTimeoutMs: number;
   readonly logLevel: string;
 }
 
@@ -74,6 +76,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     problems.push(`WMX_PAYMENT_TTL must be a duration such as 30m, 900s or 2h, got "${ttlText}"`);
   }
 
+  const bankTimeoutText = env.WMX_BANK_TIMEOUT ?? '10s';
+  const bankTimeoutMs = parseDuration(bankTimeoutText);
+  if (bankTimeoutMs === undefined || bankTimeoutMs <= 0) {
+    problems.push(`WMX_BANK_TIMEOUT must be a duration such as 10s or 500ms, got "${bankTimeoutText}"`);
+  }
+
   const dbPath = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : undefined;
   const dataDir = path.resolve(env.WMX_DATA_DIR ?? (dbPath ? path.dirname(dbPath) : './data'));
 
@@ -89,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     trustProxy,
     dataDir,
     paymentTtlMs: paymentTtlMs ?? 30 * 60_000,
+    bankTimeoutMs: bankTimeoutMs ?? 10_000,
     logLevel: env.WMX_LOG_LEVEL ?? 'info',
   });
 }

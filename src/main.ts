@@ -16,13 +16,15 @@ async function main(): Promise<void> {
   }
 
   const gw = await createGateway(config, { secret: resolveSecret(config) });
+  const out: string[] = [];
+  const demoMerchant = config.mode === 'sandbox' ? await ensureDemoMerchant(gw) : undefined;
   const app = await buildHttpApp(gw, {
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    ...(demoMerchant ? { demoMerchant: demoMerchant.demo } : {}),
   });
 
-  const out: string[] = [];
-  if (config.mode === 'sandbox') {
-    const { demo, created, file } = await ensureDemoMerchant(gw);
+  if (demoMerchant) {
+    const { demo, created, file } = demoMerchant;
     if (created) {
       out.push(
         'Sandbox demo merchant created (shown once; also kept in ' + file + ', readable by you only):',
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
       (app.server.address() as { port: number }).port
     }`,
     `Public URL: ${config.publicUrl}  (check-server: ${config.publicUrl}/check-server)`,
+    ...(demoMerchant ? [`Demo shop: ${config.publicUrl}/demo`] : []),
   );
   process.stdout.write(out.join('\n') + '\n');
 

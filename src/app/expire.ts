@@ -1,19 +1,17 @@
 import type { Payment } from '../domain/payment.js';
-import type { PaymentRepo } from '../store/payments.js';
+import type { PaymentOutcome, PaymentRepo } from '../store/payments.js';
 
-/**
- * A pending payment past its expiry becomes `expired` the first time anyone looks at it. The
- * transition is the same atomic "pending → final" step as a payment, so it can never overwrite one.
- */
-export async function expireIfDue(
-  payments: Pick<PaymentRepo, 'finalize' | 'byToken'>,
+/** The outcome fields of a payment that ends without reaching the bank (cancelled, expired). */
+export function endedWithoutPayment(
   p: Payment,
+  status: 'cancelled' | 'expired',
+  txnDetails: string,
   now: number,
-): Promise<Payment> {
-  if (p.status !== 'pending' || now < p.expiresAt) return p;
-  const expired = await payments.finalize(p.token, {
-    status: 'expired',
-    txnDetails: 'Expired',
+  pageExtra: string | null = p.pageExtra,
+): PaymentOutcome {
+  return {
+    status,
+    txnDetails,
     method: null,
     cardDetails: null,
     isForeign: false,
@@ -21,8 +19,30 @@ export async function expireIfDue(
     cardCode: null,
     feeBps: p.feeBps,
     feeMinor: p.feeMinor,
+    emiPeriod: p.emiPeriod,
+    emiBank: p.emiBank,
+    emiBps: p.emiBps,
+    emiChargeMinor: p.emiChargeMinor,
+    bankAmountMinor: p.bankAmountMinor,
+    authCode: null,
     txnAt: now,
-    pageExtra: p.pageExtra,
+    pageExtra,
+  };
+}
+
+/**
+ * A pending payment past its expiry becomes `expired` the first time anyone looks at it. The
+ * transition is the same atomic "pending → final" step as a payment, and it waits while a bank call
+ * holds the lease, so it can never overwrite an approval.
+ */
+export async function expireIfDue(
+  payments: Pick<PaymentRepo, 'finalize' | 'byToken'>,
+  p: Payment,
+  now: number,
+): Promise<Payment> {
+  if (p.status !== 'pending' || now < p.expiresAt) return p;
+  const expired = await payments.finalize(p.token, endedWithoutPayment(p, 'expired', 'Expired', now), {
+    unclaimedAt: now,
   });
   return expired ?? (await payments.byToken(p.token)) ?? p;
 }

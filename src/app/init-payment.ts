@@ -154,6 +154,11 @@ export function createInitPayment(deps: InitPaymentDeps) {
       initAt: t,
       txnAt: null,
       expiresAt: t + deps.paymentTtlMs,
+      processingUntil: null,
+      challengeRef: null,
+      challengeInfo: null,
+      attempts: 0,
+      authCode: null,
     };
 
     if (await deps.payments.insertIfNewRef(payment)) return { token: payment.token };

@@ -48,6 +48,14 @@ export interface Payment {
   initAt: number;
   txnAt: number | null;
   expiresAt: number;
+  /** Set while the bank is being asked (a lease); null otherwise. */
+  processingUntil: number | null;
+  /** An open one-time-password step: the acquirer's opaque reference and what to show. */
+  challengeRef: string | null;
+  challengeInfo: string | null;
+  /** Wrong PIN / password / OTP tries so far; three decline the payment. */
+  attempts: number;
+  authCode: string | null;
 }
 
 /** txn_status on the wire for a status; null while nothing is final. */

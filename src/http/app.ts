@@ -1,10 +1,23 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Gateway } from '../compose.js';
+import type { IssuedCredentials } from '../app/merchant-admin.js';
 import { legacyRoutes } from './legacy/routes.js';
+import { checkoutRoutes } from './checkout/routes.js';
+import { demoRoutes } from './demo/routes.js';
+import { siteRoutes } from './site/pages.js';
+import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox-bank.js';
 
 export interface HttpOptions {
   logger?: boolean | object;
+  /** The sandbox demo merchant; /demo exists only when given (sandbox mode). */
+  demoMerchant?: IssuedCredentials & { name: string };
 }
+
+// src/http and dist/http are both two levels below the package root.
+const PUBLIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
 
 /** Builds the Fastify app over a gateway. Listening is the caller's business (main.ts, tests). */
 export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise<FastifyInstance> {
@@ -17,12 +30,53 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
     return503OnClosing: true,
   });
 
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+  });
+
+  await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/assets/', maxAge: '1h', index: false });
+
   await app.register(legacyRoutes, {
     publicUrl: gw.config.publicUrl,
     reference: gw.reference,
     initPayment: gw.initPayment,
     checkPayment: gw.checkPayment,
     formatTime: gw.formatTime,
+  });
+
+  const instruments = SANDBOX_INSTRUMENTS.map((i) => ({ instrument: i.instrument, outcome: i.outcome }));
+  await app.register(checkoutRoutes, {
+    load: gw.pay.load,
+    submit: gw.pay.submit,
+    verify: gw.pay.verify,
+    cancel: gw.cancelPayment,
+    merchantById: gw.merchantById,
+    signingSecretOf: gw.signingSecretOf,
+    emiBanks: () => gw.reference.current().emiBanks,
+    instruments,
+    sandboxMode: gw.config.mode === 'sandbox',
+    now: gw.now,
+  });
+
+  if (opts.demoMerchant) {
+    await app.register(demoRoutes, {
+      merchant: opts.demoMerchant,
+      db: gw.db.kysely,
+      initPayment: gw.initPayment,
+      checkPayment: gw.checkPayment,
+      formatTime: gw.formatTime,
+      now: gw.now,
+    });
+  }
+
+  await app.register(siteRoutes, {
+    mode: gw.config.mode,
+    publicUrl: gw.config.publicUrl,
+    demoAvailable: opts.demoMerchant !== undefined,
+    instruments,
+    codes: INSTRUMENT_CODES,
   });
 
   return app;

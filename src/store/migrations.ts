@@ -153,6 +153,36 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+migrations['0002_checkout'] = {
+  async up(db: Kysely<unknown>) {
+    // A lease taken while the bank is being asked, so a second Pay cannot reach the bank twice.
+    await db.schema.alterTable('payments').addColumn('processing_until', 'bigint').execute();
+    // A pending one-time-password step: the acquirer's opaque reference and the wrong tries so far.
+    await db.schema.alterTable('payments').addColumn('challenge_ref', 'text').execute();
+    await db.schema.alterTable('payments').addColumn('challenge_info', 'text').execute();
+    await db.schema
+      .alterTable('payments')
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.alterTable('payments').addColumn('auth_code', 'text').execute();
+  },
+};
+
+migrations['0003_demo_orders'] = {
+  async up(db: Kysely<unknown>) {
+    // Orders of the sandbox demo shop (/demo), which plays a merchant against this gateway.
+    await db.schema
+      .createTable('demo_orders')
+      .addColumn('token', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_ref_id', 'text', (c) => c.notNull())
+      .addColumn('lines', 'text', (c) => c.notNull())
+      .addColumn('total_minor', 'bigint', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Runs every pending migration; throws (loudly) on any failure. */

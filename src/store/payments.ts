@@ -48,6 +48,11 @@ export function toPayment(r: Selectable<PaymentsTable>): Payment {
     initAt: Number(r.init_at),
     txnAt: r.txn_at === null ? null : Number(r.txn_at),
     expiresAt: Number(r.expires_at),
+    processingUntil: r.processing_until === null ? null : Number(r.processing_until),
+    challengeRef: r.challenge_ref,
+    challengeInfo: r.challenge_info,
+    attempts: Number(r.attempts),
+    authCode: r.auth_code,
   };
 }
 
@@ -96,6 +101,11 @@ export function fromPayment(p: Payment): PaymentsTable {
     init_at: p.initAt,
     txn_at: p.txnAt,
     expires_at: p.expiresAt,
+    processing_until: p.processingUntil,
+    challenge_ref: p.challengeRef,
+    challenge_info: p.challengeInfo,
+    attempts: p.attempts,
+    auth_code: p.authCode,
   };
 }
 
@@ -111,9 +121,21 @@ export type PaymentOutcome = Pick<
   | 'cardCode'
   | 'feeBps'
   | 'feeMinor'
+  | 'emiPeriod'
+  | 'emiBank'
+  | 'emiBps'
+  | 'emiChargeMinor'
+  | 'bankAmountMinor'
+  | 'authCode'
   | 'txnAt'
   | 'pageExtra'
 >;
+
+/**
+ * Who may finalise: the holder of the bank-call lease (its `leaseUntil` value fences out a stale
+ * holder), or anyone while no lease is live (cancel, expiry).
+ */
+export type Fence = { leaseUntil: number } | { unclaimedAt: number };
 
 export function createPaymentRepo(db: Db) {
   const k: Kysely<Database> = db.kysely;
@@ -139,11 +161,47 @@ export function createPaymentRepo(db: Db) {
       return r && toPayment(r);
     },
     /**
-     * Moves a pending payment to a final state atomically: only the first caller wins; every other
-     * caller gets undefined (a double-clicked Pay, two tabs, a replayed post).
+     * Takes the bank-call lease on a pending, unexpired payment. Only one caller at a time gets it:
+     * a double-clicked Pay, a second tab or a replayed post finds it taken and never reaches the bank.
      */
-    async finalize(token: string, outcome: PaymentOutcome): Promise<Payment | undefined> {
+    async claim(token: string, now: number, leaseMs: number): Promise<Payment | undefined> {
       const r = await k
+        .updateTable('payments')
+        .set({ processing_until: now + leaseMs })
+        .where('token', '=', token)
+        .where('status', '=', 'pending')
+        .where('expires_at', '>', now)
+        .where((eb) => eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', now)]))
+        .returningAll()
+        .executeTakeFirst();
+      return r && toPayment(r);
+    },
+    /** Gives the lease back, leaving the payment pending (a challenge opened, or a try to repeat). */
+    async release(
+      token: string,
+      leaseUntil: number,
+      patch: Pick<Payment, 'challengeRef' | 'challengeInfo' | 'attempts'>,
+    ): Promise<Payment | undefined> {
+      const r = await k
+        .updateTable('payments')
+        .set({
+          processing_until: null,
+          challenge_ref: patch.challengeRef,
+          challenge_info: patch.challengeInfo,
+          attempts: patch.attempts,
+        })
+        .where('token', '=', token)
+        .where('status', '=', 'pending')
+        .where('processing_until', '=', leaseUntil)
+        .returningAll()
+        .executeTakeFirst();
+      return r && toPayment(r);
+    },
+    /**
+     * Moves a pending payment to its final state atomically; every other caller gets undefined.
+     */
+    async finalize(token: string, outcome: PaymentOutcome, fence: Fence): Promise<Payment | undefined> {
+      let q = k
         .updateTable('payments')
         .set({
           status: outcome.status,
@@ -155,13 +213,25 @@ export function createPaymentRepo(db: Db) {
           card_code: outcome.cardCode,
           fee_bps: outcome.feeBps,
           fee_minor: outcome.feeMinor.toString(),
+          emi_period: outcome.emiPeriod,
+          emi_bank: outcome.emiBank,
+          emi_bps: outcome.emiBps,
+          emi_charge_minor: outcome.emiChargeMinor.toString(),
+          bank_amount_minor: outcome.bankAmountMinor.toString(),
+          auth_code: outcome.authCode,
           txn_at: outcome.txnAt,
           page_extra: outcome.pageExtra,
+          processing_until: null,
+          challenge_ref: null,
         })
         .where('token', '=', token)
-        .where('status', '=', 'pending')
-        .returningAll()
-        .executeTakeFirst();
+        .where('status', '=', 'pending');
+      if ('leaseUntil' in fence) q = q.where('processing_until', '=', fence.leaseUntil);
+      else {
+        const at = fence.unclaimedAt;
+        q = q.where((eb) => eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', at)]));
+      }
+      const r = await q.returningAll().executeTakeFirst();
       return r && toPayment(r);
     },
   };

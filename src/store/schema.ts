@@ -73,6 +73,11 @@ export interface PaymentsTable {
   init_at: Int8;
   txn_at: Int8 | null;
   expires_at: Int8;
+  processing_until: Int8 | null;
+  challenge_ref: string | null;
+  challenge_info: string | null;
+  attempts: number;
+  auth_code: string | null;
 }
 
 export interface CurrencyRatesTable {
@@ -94,7 +99,17 @@ export interface SettingsTable {
   updated_at: Int8;
 }
 
+export interface DemoOrdersTable {
+  token: string;
+  merchant_ref_id: string;
+  lines: string;
+  total_minor: Int8;
+  status: string;
+  created_at: Int8;
+}
+
 export interface Database {
+  demo_orders: DemoOrdersTable;
   merchants: MerchantsTable;
   payments: PaymentsTable;
   currency_rates: CurrencyRatesTable;

@@ -1,0 +1,28 @@
+import { formatMinor } from '../domain/money.js';
+import { txnStatusOf, type Payment } from '../domain/payment.js';
+import { hmacHex } from './crypto.js';
+
+/**
+ * The front-channel result (PROTOCOL.md section 6): `merchant_txn_data`, a JSON string whose values
+ * are all strings, and our `wmx_signature` over it with the merchant's signing secret.
+ */
+export function callbackFields(p: Payment, signingSecret: string, nowMs: number): { merchant_txn_data: string; wmx_signature: string } {
+  const data: Record<string, string> = {
+    token: p.token,
+    txn_status: txnStatusOf(p.status) ?? '',
+    merchant_order_id: p.merchantOrderId,
+    merchant_ref_id: p.merchantRefId,
+    amount: formatMinor(p.amountMinor),
+    currency: p.currency,
+    wmx_id: p.wmxId,
+  };
+  if (p.pageExtra !== null) data.username = p.pageExtra;
+  const merchantTxnData = JSON.stringify(data);
+  const t = Math.floor(nowMs / 1000);
+  return { merchant_txn_data: merchantTxnData, wmx_signature: signPayload(signingSecret, t, merchantTxnData) };
+}
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + payload)>` — shared with webhooks. */
+export function signPayload(secret: string, t: number, payload: string): string {
+  return `t=${t},v1=${hmacHex(secret, `${t}.${payload}`)}`;
+}

@@ -1,0 +1,202 @@
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { EMI_RATES_BPS, EMI_PERIODS } from '../../domain/emi.js';
+import { TOKEN_RE } from '../../domain/ids.js';
+import type { Merchant } from '../../domain/merchant.js';
+import { percentOf } from '../../domain/money.js';
+import type { Payment, PaymentMethod } from '../../domain/payment.js';
+import { parseProductDesc } from '../../domain/product-desc.js';
+import type { Instrument } from '../../acquirers/port.js';
+import type { EmiChoice, PayResult } from '../../app/pay.js';
+import { callbackFields } from '../../app/callback.js';
+import { checkoutPage, messagePage, otpPage, resultPage, type CheckoutView, type PageContext } from './pages.js';
+import { pickLang, translator, type Translate } from './i18n.js';
+import { readInstrument } from './forms.js';
+
+export interface CheckoutDeps {
+  load(token: string): Promise<Payment | undefined>;
+  submit(token: string, instrument: Instrument, emi: EmiChoice | null, pageExtra: string | null): Promise<PayResult | undefined>;
+  verify(token: string, otp: string, pageExtra: string | null): Promise<PayResult | undefined>;
+  cancel(token: string, pageExtra: string | null): Promise<Payment | undefined>;
+  merchantById(id: string): Promise<Merchant | undefined>;
+  signingSecretOf(merchant: Merchant): string;
+  emiBanks(): { key: string; name: string }[];
+  /** Sandbox instruments to list on the page for sandbox payments. */
+  instruments: { instrument: string; outcome: string }[];
+  sandboxMode: boolean;
+  now(): number;
+}
+
+const CHECKOUT_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+// The result page posts to the merchant's callback, which may redirect anywhere: no form-action there.
+const RESULT_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+
+type Params = { token: string; extra?: string };
+type Body = Record<string, string | undefined>;
+const METHODS: readonly PaymentMethod[] = ['card', 'mobile_wallet', 'internet_banking'];
+
+export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): Promise<void> {
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+
+  function context(req: FastifyRequest, token: string, extra: string | null, sandbox: boolean) {
+    const q = req.query as Record<string, string | undefined>;
+    const body = (req.body ?? {}) as Body;
+    const lang = pickLang(body.lang ?? q.lang, undefined, req.headers['accept-language']);
+    const ctx: PageContext = {
+      lang,
+      t: translator(lang),
+      basePath: `/bank-payment-process/${token}${extra !== null ? '/' + encodeURIComponent(extra) : ''}`,
+      extra,
+      sandbox,
+    };
+    return ctx;
+  }
+
+  const send = (reply: FastifyReply, status: number, page: string, csp = CHECKOUT_CSP) =>
+    reply
+      .code(status)
+      .header('content-security-policy', csp)
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(page);
+
+  function notFound(req: FastifyRequest, reply: FastifyReply) {
+    const lang = pickLang((req.query as Record<string, string | undefined>).lang, undefined, req.headers['accept-language']);
+    const t = translator(lang);
+    return send(reply, 404, messagePage({ lang, t }, t('notFound'), t('notFoundText')));
+  }
+
+  function emiOffers(merchant: Merchant, p: Payment): CheckoutView['emi'] {
+    if (!merchant.emiAllowed) return undefined;
+    return {
+      banks: deps.emiBanks(),
+      offers: EMI_PERIODS.map((period) => {
+        const bps = EMI_RATES_BPS[period] ?? 0;
+        const chargeMinor = percentOf(p.amountBdtMinor, bps);
+        return { period, bps, chargeMinor, totalMinor: p.amountBdtMinor + chargeMinor - p.discountMinor };
+      }),
+    };
+  }
+
+  async function renderState(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    p: Payment,
+    extra: string | null,
+    opts: { method?: PaymentMethod; values?: Record<string, string>; errors?: Record<string, string>; notice?: string; otpError?: string } = {},
+  ) {
+    const merchant = await deps.merchantById(p.merchantId);
+    if (!merchant) return notFound(req, reply);
+    const sandbox = deps.sandboxMode || merchant.sandbox;
+    const ctx = context(req, p.token, extra, sandbox);
+    const t: Translate = ctx.t;
+    if (p.status !== 'pending') {
+      const fields = callbackFields(p, deps.signingSecretOf(merchant), deps.now());
+      return send(reply, 200, resultPage(ctx, { merchantName: merchant.name, payment: p, callbackUrl: p.callbackUrl, fields }), RESULT_CSP);
+    }
+    if (p.processingUntil !== null && p.processingUntil > deps.now()) {
+      return send(reply, 200, messagePage(ctx, t('busy'), t('busyText'), 2));
+    }
+    if (p.challengeRef !== null) {
+      return send(reply, 200, otpPage(ctx, { merchantName: merchant.name, payment: p, what: challengeWhat(p), error: opts.otpError, notice: opts.notice }));
+    }
+    const q = req.query as Record<string, string | undefined>;
+    const method = opts.method ?? (METHODS.includes(q.method as PaymentMethod) ? (q.method as PaymentMethod) : 'card');
+    const view: CheckoutView = {
+      merchantName: merchant.name,
+      payment: p,
+      order: parseProductDesc(p.productDesc),
+      method,
+      emi: emiOffers(merchant, p),
+      values: opts.values ?? {},
+      errors: opts.errors ?? {},
+      notice: opts.notice,
+      instruments: sandbox ? deps.instruments : [],
+    };
+    return send(reply, opts.errors && Object.keys(opts.errors).length > 0 ? 422 : 200, checkoutPage(ctx, view));
+  }
+
+  async function show(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
+    const { token } = req.params;
+    if (!TOKEN_RE.test(token)) return notFound(req, reply);
+    const p = await deps.load(token);
+    if (!p) return notFound(req, reply);
+    return renderState(req, reply, p, req.params.extra ?? null);
+  }
+  app.get('/bank-payment-process/:token', show);
+  app.get('/bank-payment-process/:token/:extra', show);
+
+  const extraOf = (b: Body) => (b.extra !== undefined && b.extra !== '' ? b.extra.slice(0, 255) : null);
+
+  async function answer(req: FastifyRequest, reply: FastifyReply, r: PayResult | undefined, extra: string | null, method?: PaymentMethod) {
+    if (!r) return notFound(req, reply);
+    const t = context(req, r.payment.token, extra, false).t;
+    switch (r.kind) {
+      case 'final':
+      case 'challenge':
+        return renderState(req, reply, r.payment, extra);
+      case 'busy':
+        return renderState(req, reply, r.payment, extra);
+      case 'unavailable':
+        return send(reply, 200, messagePage(context(req, r.payment.token, extra, false), t('unavailable'), t('unavailableText')));
+      case 'retry': {
+        const notice = `${r.message} ${t('triesLeft', { n: r.attemptsLeft })}`;
+        if (r.field === 'otp') return renderState(req, reply, r.payment, extra, { otpError: notice });
+        return renderState(req, reply, r.payment, extra, { ...(method ? { method } : {}), notice });
+      }
+    }
+  }
+
+  app.post<{ Params: Params }>('/bank-payment-process/:token/pay', async (req, reply) => {
+    const { token } = req.params;
+    if (!TOKEN_RE.test(token)) return notFound(req, reply);
+    const body = (req.body ?? {}) as Body;
+    const extra = extraOf(body);
+    const p = await deps.load(token);
+    if (!p) return notFound(req, reply);
+    if (p.status !== 'pending') return renderState(req, reply, p, extra);
+    const merchant = await deps.merchantById(p.merchantId);
+    const t = context(req, token, extra, false).t;
+    const method = METHODS.includes(body.method as PaymentMethod) ? (body.method as PaymentMethod) : 'card';
+    const parsed = readInstrument(method, body, t, deps.now(), {
+      emiAllowed: merchant?.emiAllowed ?? false,
+      emiBanks: deps.emiBanks().map((b) => b.key),
+    });
+    if (!parsed.ok) return renderState(req, reply, p, extra, { method, values: parsed.values, errors: parsed.errors });
+    const r = await deps.submit(token, parsed.instrument, parsed.emi, extra);
+    return answer(req, reply, r, extra, method);
+  });
+
+  app.post<{ Params: Params }>('/bank-payment-process/:token/verify', async (req, reply) => {
+    const { token } = req.params;
+    if (!TOKEN_RE.test(token)) return notFound(req, reply);
+    const body = (req.body ?? {}) as Body;
+    const extra = extraOf(body);
+    const otp = (body.otp ?? '').trim();
+    if (!/^\d{4,8}$/.test(otp)) {
+      const p = await deps.load(token);
+      if (!p) return notFound(req, reply);
+      return renderState(req, reply, p, extra, { otpError: context(req, token, extra, false).t('errOtp') });
+    }
+    return answer(req, reply, await deps.verify(token, otp, extra), extra);
+  });
+
+  app.post<{ Params: Params }>('/bank-payment-process/:token/cancel', async (req, reply) => {
+    const { token } = req.params;
+    if (!TOKEN_RE.test(token)) return notFound(req, reply);
+    const extra = extraOf((req.body ?? {}) as Body);
+    const p = await deps.cancel(token, extra);
+    if (!p) return notFound(req, reply);
+    return renderState(req, reply, p, extra);
+  });
+}
+
+function challengeWhat(p: Payment): string {
+  try {
+    const st = JSON.parse(p.challengeInfo ?? '{}') as { info?: { label?: string; masked?: string | null }; hint?: string };
+    return st.hint || [st.info?.label, st.info?.masked].filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+}
