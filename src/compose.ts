@@ -28,7 +28,7 @@ export interface GatewayOptions extends DbOptions {
 /** Builds the store, the use cases and their caches. The HTTP app and the CLI both stand on this. */
 export async function createGateway(config: Config, opts: GatewayOptions) {
   const db: Db = openDatabase(config.databaseUrl, opts);
-  await migrateToLatest(db.kysely);
+  await migrateToLatest(db.kysely, db.dialect);
 
   const merchants = createMerchantRepo(db.kysely);
   const payments = createPaymentRepo(db);

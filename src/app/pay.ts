@@ -5,6 +5,7 @@ import type { Payment, PaymentMethod } from '../domain/payment.js';
 import { maskCard, maskWallet } from '../domain/card.js';
 import {
   AcquirerTimeoutError,
+  BANK_TIMEOUT_REASON,
   cardCodes,
   ibankingCodes,
   walletCodes,
@@ -84,7 +85,7 @@ export function createPay(deps: PayDeps) {
         await deps.payments.release(claimed.token, leaseUntil, claimed);
         throw e;
       }
-      result = { outcome: 'declined', info: st.info, reason: 'Declined: Bank timeout' };
+      result = { outcome: 'declined', info: st.info, reason: BANK_TIMEOUT_REASON };
     }
 
     const finish = async (status: 'approved' | 'declined', details: string, info: InstrumentInfo, authCode: string | null) => {

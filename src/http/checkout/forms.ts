@@ -42,7 +42,16 @@ export function readInstrument(
     }
     if (!r.ok) {
       const e = r.errors;
-      if (e.number) errors.card_number = e.number === 'required' ? t('errRequired') : e.number === 'unknown_brand' ? t('errCardBrand') : t('errCardLuhn');
+      if (e.number) {
+        errors.card_number =
+          e.number === 'required'
+            ? t('errRequired')
+            : e.number === 'unknown_brand'
+              ? t('errCardBrand')
+              : e.number === 'luhn'
+                ? t('errCardLuhn')
+                : t('errCardFormat');
+      }
       if (e.expiry) errors.expiry = e.expiry === 'past' ? t('errExpiryPast') : e.expiry === 'required' ? t('errRequired') : t('errExpiryFormat');
       if (e.cvv) errors.cvv = t('errCvv', { n: values.card_number.replace(/\D/g, '').startsWith('3') ? 4 : 3 });
       if (e.name) errors.card_name = t('errName');
