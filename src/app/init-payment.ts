@@ -97,7 +97,8 @@ export function createInitPayment(deps: InitPaymentDeps) {
     const extraJsonRaw = f.extra_json;
     if (extraJsonRaw !== undefined && extraJsonRaw.length > 4096) throw fieldInvalid('extra_json', 'longer than 4096 characters');
     if (extraJsonRaw?.includes('\u0000')) throw fieldInvalid('extra_json', 'contains a NUL character');
-    const extraJson = extraJsonRaw === undefined || extraJsonRaw === '' ? null : extraJsonRaw;
+    // Kept exactly as received, the empty string included (PROTOCOL.md section 4); null only when absent.
+    const extraJson = extraJsonRaw ?? null;
     const cartInfo = (f.cart_info ?? '').replace(/\u0000/g, '');
     const optionsRaw = (f.options ?? '').replace(/\u0000/g, '');
 
