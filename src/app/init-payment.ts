@@ -57,7 +57,7 @@ function text(f: Fields, name: string, max: number, required: boolean): string |
 export function decodeOptions(raw: string): string {
   const b64 = raw.trim().replace(/ /g, '+');
   if (b64 === '' || !/^[A-Za-z0-9+/=_-]+$/.test(b64)) return '';
-  const decoded = Buffer.from(b64, 'base64').toString('utf8').replace(/\u0000/g, '');
+  const decoded = Buffer.from(b64, 'base64').toString('utf8').replaceAll('\u0000', '');
   return /^[\x20-\x7e\u00a0-\uffff]*$/.test(decoded) ? decoded : '';
 }
 
@@ -99,8 +99,8 @@ export function createInitPayment(deps: InitPaymentDeps) {
     if (extraJsonRaw?.includes('\u0000')) throw fieldInvalid('extra_json', 'contains a NUL character');
     // Kept exactly as received, the empty string included (PROTOCOL.md section 4); null only when absent.
     const extraJson = extraJsonRaw ?? null;
-    const cartInfo = (f.cart_info ?? '').replace(/\u0000/g, '');
-    const optionsRaw = (f.options ?? '').replace(/\u0000/g, '');
+    const cartInfo = (f.cart_info ?? '').replaceAll('\u0000', '');
+    const optionsRaw = (f.options ?? '').replaceAll('\u0000', '');
 
     const emi = merchant.emiAllowed ? emiRequestFrom(extraJson) : undefined;
     const emiBps = emi ? EMI_RATES_BPS[emi.period]! : 0;

@@ -1,0 +1,411 @@
+/**
+ * PROTOCOL.md section 2: every body encoding real legacy clients send to init-payment-process and
+ * check-payment, hand-built unescaped bodies, credentials only from the body, repeated and unknown
+ * keys, and the 64 KiB body limit.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
+import {
+  basicAuth,
+  credFields,
+  dialects,
+  initFields,
+  startGateway,
+  type TestGateway,
+} from '../support/harness.js';
+import {
+  assertError,
+  assertInitOk,
+  assertRecord,
+  postJson,
+  postMultipart,
+  postUrlencoded,
+  rawRequest,
+  type WireResponse,
+} from './protocol-helpers.js';
+
+type Sender = (url: string, fields: Record<string, string>) => Promise<WireResponse>;
+
+/** Every way a legacy client frames the same fields. */
+const ENCODINGS: [string, Sender][] = [
+  ['application/x-www-form-urlencoded', postUrlencoded],
+  [
+    'urlencoded with a charset parameter',
+    (url, f) =>
+      rawRequest(url, new URLSearchParams(f).toString(), {
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+      }),
+  ],
+  [
+    'urlencoded from fetch(URLSearchParams)',
+    async (url, f) => {
+      const res = await fetch(url, { method: 'POST', body: new URLSearchParams(f) });
+      const text = await res.text();
+      return {
+        status: res.status,
+        contentType: res.headers.get('content-type') ?? '',
+        headers: {},
+        text,
+        json: JSON.parse(text) as Record<string, unknown>,
+      };
+    },
+  ],
+  ['multipart/form-data (FormData)', postMultipart],
+  ['application/json', (url, f) => postJson(url, f)],
+  ['application/json; charset=utf-8', (url, f) => postJson(url, f, 'application/json; charset=utf-8')],
+  ['Application/JSON (odd case)', (url, f) => postJson(url, f, 'Application/JSON')],
+  ['no Content-Type, urlencoded body', (url, f) => rawRequest(url, new URLSearchParams(f).toString())],
+  ['no Content-Type, JSON body', (url, f) => rawRequest(url, JSON.stringify(f))],
+  [
+    'fetch with an untyped Blob (no Content-Type)',
+    async (url, f) => {
+      const res = await fetch(url, { method: 'POST', body: new Blob([new URLSearchParams(f).toString()]) });
+      const text = await res.text();
+      return {
+        status: res.status,
+        contentType: res.headers.get('content-type') ?? '',
+        headers: {},
+        text,
+        json: JSON.parse(text) as Record<string, unknown>,
+      };
+    },
+  ],
+  [
+    'text/plain, urlencoded body',
+    (url, f) =>
+      rawRequest(url, new URLSearchParams(f).toString(), { headers: { 'content-type': 'text/plain' } }),
+  ],
+  [
+    'text/plain, JSON body',
+    (url, f) =>
+      rawRequest(url, JSON.stringify(f), { headers: { 'content-type': 'text/plain;charset=UTF-8' } }),
+  ],
+  [
+    'application/octet-stream, urlencoded body',
+    (url, f) =>
+      rawRequest(url, new URLSearchParams(f).toString(), {
+        headers: { 'content-type': 'application/octet-stream' },
+      }),
+  ],
+  [
+    'Expect: 100-continue (curl, bodies over 1 KiB), urlencoded body',
+    (url, f) =>
+      rawRequest(url, new URLSearchParams(f).toString(), {
+        expectContinue: true,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+  ],
+  [
+    'chunked transfer encoding, urlencoded body',
+    (url, f) =>
+      rawRequest(url, new URLSearchParams(f).toString(), {
+        chunked: true,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+  ],
+];
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * The base64 of issued credentials (letters, digits, '_' and ':') never contains '+': no 6-bit group
+ * of those bytes is 62. To exercise the "space back to +" rule on `authorization` we use the one
+ * freedom base64 leaves: the unused bits before the padding. The variant decodes to the same bytes.
+ */
+function plusVariant(c: IssuedCredentials): string | undefined {
+  const b64 = Buffer.from(`${c.username}:${c.password}`).toString('base64');
+  if (b64.endsWith('==')) {
+    const v = B64.indexOf(b64[b64.length - 3] as string);
+    return v >> 4 === 3 ? b64.slice(0, -3) + '+==' : undefined;
+  }
+  if (b64.endsWith('=')) {
+    const v = B64.indexOf(b64[b64.length - 2] as string);
+    return v >> 2 === 15 ? b64.slice(0, -2) + '+=' : undefined;
+  }
+  return undefined;
+}
+
+/** A value with every character urlencoding must get right, and Bangla (UTF-8). */
+const TRICKY_ADDRESS = 'বাড়ি ১, রোড=২ & 3 + 4% off; "quoted" <b>';
+const BANGLA_NAME = 'রহিম উদ্দিন';
+
+const ref = () => crypto.randomBytes(7).toString('hex').slice(0, 13);
+
+for (const dialect of dialects()) {
+  describe(`protocol: body encodings (${dialect})`, () => {
+    let t: TestGateway;
+    let c: IssuedCredentials;
+    let token: string;
+    let initUrl: string;
+    let checkUrl: string;
+
+    const check = (tok: string) => postUrlencoded(checkUrl, { ...credFields(c), token: tok });
+
+    before(async () => {
+      t = await startGateway(dialect);
+      initUrl = `${t.url}/init-payment-process`;
+      checkUrl = `${t.url}/check-payment`;
+      c = await t.createMerchant();
+      token = assertInitOk(await postUrlencoded(initUrl, initFields(c)));
+    });
+    after(() => t?.close());
+
+    for (const [name, send] of ENCODINGS) {
+      it(`init accepts ${name}, and every byte of the fields arrives`, async () => {
+        const merchantRef = ref();
+        const res = await send(
+          initUrl,
+          initFields(c, {
+            merchant_ref_id: merchantRef,
+            customer_name: BANGLA_NAME,
+            customer_add: TRICKY_ADDRESS,
+          }),
+        );
+        const tok = assertInitOk(res);
+        const rec = assertRecord(await check(tok));
+        assert.equal(rec.merchant_ref_id, merchantRef);
+        assert.equal(rec.merchant_order_id, '1001');
+        assert.equal(rec.merchant_req_amount, '10.00');
+        const details = JSON.parse(rec.customer_details as string) as Record<string, string>;
+        assert.equal(details.customer_name, BANGLA_NAME);
+        assert.equal(details.customer_add, TRICKY_ADDRESS);
+      });
+
+      it(`check-payment accepts ${name}`, async () => {
+        const rec = assertRecord(await send(checkUrl, { ...credFields(c), token }));
+        assert.equal(rec.token, token);
+        assert.equal(rec.wmx_id, c.wmx_id);
+      });
+    }
+
+    it('JSON numbers are taken as their text: amount 10.5, merchant_order_id 1001', async () => {
+      const body: Record<string, unknown> = { ...initFields(c), amount: 10.5, merchant_order_id: 1001 };
+      const tok = assertInitOk(await postJson(initUrl, body));
+      const rec = assertRecord(await check(tok));
+      assert.equal(rec.merchant_req_amount, '10.50');
+      assert.equal(rec.merchant_order_id, '1001');
+      assert.equal(rec.merchant_amount_bdt, '10.50');
+    });
+
+    it('a JSON null means "not sent" (merchant_ref_id null → generated)', async () => {
+      const tok = assertInitOk(await postJson(initUrl, { ...initFields(c), merchant_ref_id: null }));
+      assert.match(assertRecord(await check(tok)).merchant_ref_id as string, /^[0-9a-f]{13}$/);
+    });
+
+    it('a declared JSON body that is not a JSON object is a coded 2004, not a crash', async () => {
+      assertError(
+        await rawRequest(initUrl, '{"wmx_id": "WMX', { headers: { 'content-type': 'application/json' } }),
+        '2004',
+      );
+      assertError(
+        await rawRequest(initUrl, '["a","b"]', { headers: { 'content-type': 'application/json' } }),
+        '2004',
+      );
+    });
+
+    it('an empty body is a missing field (2003 wmx_id), for both endpoints', async () => {
+      assertError(await rawRequest(initUrl, undefined), '2003', 'wmx_id');
+      assertError(
+        await rawRequest(checkUrl, '', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+        '2003',
+        'wmx_id',
+      );
+    });
+
+    it('a hand-built unescaped body: "+" in base64 authorization and options arrives as a space and still works', async () => {
+      // Find a merchant whose credentials admit a '+' variant (about one in five for a 7-letter slug).
+      let m: IssuedCredentials | undefined;
+      let b64: string | undefined;
+      for (let i = 0; i < 80 && b64 === undefined; i++) {
+        m = await t.createMerchant({ name: 'Plusweb' });
+        b64 = plusVariant(m);
+      }
+      assert.ok(m && b64, 'no merchant with a + variant found');
+      assert.ok(b64.includes('+'));
+      assert.equal(Buffer.from(b64, 'base64').toString('utf8'), `${m.username}:${m.password}`);
+      const options = Buffer.from('s=shop.test>,i=10.0.0.1').toString('base64');
+      assert.ok(options.includes('+'));
+      const merchantRef = ref();
+      // Exactly what a client that concatenates strings sends: nothing escaped.
+      const body =
+        `wmx_id=${m.wmx_id}&access_app_key=${m.access_app_key}&authorization=Basic ${b64}` +
+        `&merchant_order_id=77&merchant_ref_id=${merchantRef}&app_name=shop.test&cart_info=${m.wmx_id},shop.test,Plus Web` +
+        `&customer_name=Rahim Uddin&customer_email=rahim@example.com&customer_phone=01712345678` +
+        `&product_desc=Item A&amount=10&currency=BDT&options=${options}` +
+        `&callback_url=https://shop.test/callback?order=77&extra_json=[]`;
+      assert.ok(/authorization=Basic [^&]*\+/.test(body));
+      const tok = assertInitOk(
+        await rawRequest(initUrl, body, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      );
+
+      const row = await t.gw.db.kysely
+        .selectFrom('payments')
+        .select(['options_decoded', 'cart_info'])
+        .where('token', '=', tok)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.options_decoded, 's=shop.test>,i=10.0.0.1');
+      assert.equal(row.cart_info, `${m.wmx_id},shop.test,Plus Web`);
+
+      const checkBody = `wmx_id=${m.wmx_id}&access_app_key=${m.access_app_key}&authorization=Basic ${b64}&token=${tok}&amount=10`;
+      const rec = assertRecord(
+        await rawRequest(checkUrl, checkBody, {
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+      );
+      assert.equal(rec.merchant_ref_id, merchantRef);
+      assert.equal(rec.merchant_order_id, '77');
+      assert.equal(rec.token, tok);
+    });
+
+    it('the Basic prefix is case-insensitive and surrounding whitespace is trimmed', async () => {
+      const b64 = Buffer.from(`${c.username}:${c.password}`).toString('base64');
+      for (const authorization of [
+        `basic ${b64}`,
+        `BASIC ${b64}`,
+        `bAsIc ${b64}`,
+        `  Basic   ${b64}  `,
+        `\tBasic ${b64}\r\n`,
+      ]) {
+        const rec = assertRecord(await postUrlencoded(checkUrl, { ...credFields(c), authorization, token }));
+        assert.equal(rec.token, token, JSON.stringify(authorization));
+        assertInitOk(await postUrlencoded(initUrl, initFields(c, { authorization })));
+      }
+      // wmx_id and access_app_key are trimmed too.
+      const padded = {
+        wmx_id: ` ${c.wmx_id} `,
+        access_app_key: `${c.access_app_key}\n`,
+        authorization: basicAuth(c),
+        token,
+      };
+      assert.equal(assertRecord(await postUrlencoded(checkUrl, padded)).wmx_id, c.wmx_id);
+    });
+
+    it('credentials are read from the body only; HTTP headers are ignored', async () => {
+      const headerAuth = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(c) };
+      const noBodyAuth = new URLSearchParams({
+        wmx_id: c.wmx_id,
+        access_app_key: c.access_app_key,
+        token,
+      }).toString();
+      assertError(await rawRequest(checkUrl, noBodyAuth, { headers: headerAuth }), '2003', 'authorization');
+      const wrongBodyAuth = new URLSearchParams({
+        ...credFields(c),
+        authorization: basicAuth({ username: c.username, password: 'wrong-password-0000' }),
+        token,
+      });
+      assertError(await rawRequest(checkUrl, wrongBodyAuth.toString(), { headers: headerAuth }), '2001');
+      const initNoAuth = new URLSearchParams(initFields(c, { authorization: undefined })).toString();
+      assertError(await rawRequest(initUrl, initNoAuth, { headers: headerAuth }), '2003', 'authorization');
+    });
+
+    it('repeated urlencoded keys: the first value wins', async () => {
+      const p = new URLSearchParams(initFields(c));
+      p.append('amount', '20');
+      p.append('currency', 'USD');
+      p.append('merchant_order_id', 'second');
+      const tok = assertInitOk(
+        await rawRequest(initUrl, p.toString(), {
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+      );
+      const rec = assertRecord(await check(tok));
+      assert.equal(rec.merchant_req_amount, '10.00');
+      assert.equal(rec.merchant_currency, 'BDT');
+      assert.equal(rec.merchant_order_id, '1001');
+
+      const firstGood = `${new URLSearchParams({ ...credFields(c), token })}&token=${'0'.repeat(40)}`;
+      assert.equal(
+        assertRecord(
+          await rawRequest(checkUrl, firstGood, {
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          }),
+        ).token,
+        token,
+      );
+      const firstBad = `token=${'0'.repeat(40)}&${new URLSearchParams({ ...credFields(c), token })}`;
+      assertError(
+        await rawRequest(checkUrl, firstBad, {
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+        '2009',
+        'token',
+      );
+    });
+
+    it('repeated multipart keys: the first value wins', async () => {
+      const fields: [string, string][] = [
+        ...Object.entries(initFields(c)),
+        ['amount', '20'],
+        ['merchant_order_id', 'second'],
+      ];
+      const tok = assertInitOk(await postMultipart(initUrl, fields));
+      const rec = assertRecord(await check(tok));
+      assert.equal(rec.merchant_req_amount, '10.00');
+      assert.equal(rec.merchant_order_id, '1001');
+      const checkFields: [string, string][] = [
+        ...Object.entries({ ...credFields(c), token }),
+        ['token', 'f'.repeat(40)],
+      ];
+      assert.equal(assertRecord(await postMultipart(checkUrl, checkFields)).token, token);
+    });
+
+    it('unknown fields are ignored (the official class sends amount to check-payment)', async () => {
+      const tok = assertInitOk(
+        await postUrlencoded(initUrl, {
+          ...initFields(c),
+          foo: 'bar',
+          'x[]': '1',
+          statusCode: '9999',
+          token: 'a'.repeat(40),
+        }),
+      );
+      const rec = assertRecord(
+        await postUrlencoded(checkUrl, {
+          ...credFields(c),
+          token: tok,
+          amount: '999.99',
+          currency: 'USD',
+          merchant_order_id: 'x',
+          foo: 'bar',
+        }),
+      );
+      assert.equal(rec.token, tok);
+      assert.equal(rec.merchant_req_amount, '10.00');
+      assert.equal(rec.merchant_currency, 'BDT');
+      assert.equal(rec.merchant_order_id, '1001');
+    });
+
+    it('a body just under 64 KiB is accepted', async () => {
+      const fields = { ...initFields(c), junk: 'x'.repeat(63 * 1024) };
+      const body = new URLSearchParams(fields).toString();
+      assert.ok(Buffer.byteLength(body) < 64 * 1024);
+      assertInitOk(
+        await rawRequest(initUrl, body, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      );
+    });
+
+    const big = 'x'.repeat(70 * 1024);
+    const oversize: [string, (url: string, f: Record<string, string>) => Promise<WireResponse>][] = [
+      ['urlencoded', (url, f) => postUrlencoded(url, { ...f, junk: big })],
+      ['JSON', (url, f) => postJson(url, { ...f, junk: big })],
+      ['multipart', (url, f) => postMultipart(url, { ...f, junk: big })],
+      [
+        'chunked, no Content-Length',
+        (url, f) => rawRequest(url, new URLSearchParams({ ...f, junk: big }).toString(), { chunked: true }),
+      ],
+      ['no Content-Type', (url, f) => rawRequest(url, new URLSearchParams({ ...f, junk: big }).toString())],
+    ];
+    for (const [name, send] of oversize) {
+      it(`a body over 64 KiB (${name}) is answered 2004 with HTTP 200, for both endpoints`, async () => {
+        assertError(await send(initUrl, initFields(c)), '2004');
+        assertError(await send(checkUrl, { ...credFields(c), token }), '2004');
+      });
+    }
+
+    it('the gateway still serves normally after oversize bodies', async () => {
+      assert.equal(assertRecord(await check(token)).token, token);
+    });
+  });
+}
