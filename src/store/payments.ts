@@ -139,6 +139,7 @@ export type Fence = { leaseUntil: number } | { unclaimedAt: number };
 
 export function createPaymentRepo(db: Db) {
   const k: Kysely<Database> = db.kysely;
+  const byTokenQuery = k.selectFrom('payments').selectAll().where('token', '=', '').compile();
   const insertOne =
     db.sqlite !== undefined ? createSqliteGroupInsert(db) : async (row: PaymentsTable) => insertPg(k, row);
 
@@ -148,8 +149,10 @@ export function createPaymentRepo(db: Db) {
       return insertOne(fromPayment(p));
     },
     async byToken(token: string): Promise<Payment | undefined> {
-      const r = await k.selectFrom('payments').selectAll().where('token', '=', token).executeTakeFirst();
-      return r && toPayment(r);
+      // The hottest read (check-payment, the payment page): compiled once, parameters swapped per call.
+      const r = await k.executeQuery<Selectable<PaymentsTable>>({ ...byTokenQuery, parameters: [token] });
+      const row = r.rows[0];
+      return row && toPayment(row);
     },
     async byMerchantRef(merchantId: string, merchantRefId: string): Promise<Payment | undefined> {
       const r = await k

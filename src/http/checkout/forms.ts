@@ -8,7 +8,7 @@ import type { Translate } from './i18n.js';
 type Body = Record<string, string | undefined>;
 
 export type ReadResult =
-  | { ok: true; instrument: Instrument; emi: EmiChoice | null }
+  | { ok: true; instrument: Instrument; emi: EmiChoice | null; values: Record<string, string> }
   | { ok: false; values: Record<string, string>; errors: Record<string, string> };
 
 const PROVIDERS = ['bkash', 'nagad', 'rocket'] as const;
@@ -62,6 +62,7 @@ export function readInstrument(
       ok: true,
       instrument: { kind: 'card', digits: c.digits, brand: c.brand, expMonth: c.expMonth, expYear: c.expYear, cvv: c.cvv, holder: c.holder },
       emi,
+      values,
     };
   }
 
@@ -73,7 +74,7 @@ export function readInstrument(
     if (!walletNumber) errors.wallet_number = values.wallet_number === '' ? t('errRequired') : t('errWallet');
     if (!/^\d{4,8}$/.test(pin)) errors.pin = t('errPin');
     if (!walletNumber || Object.keys(errors).length > 0) return { ok: false, values, errors };
-    return { ok: true, instrument: { kind: 'mobile_wallet', provider, walletNumber, pin }, emi: null };
+    return { ok: true, instrument: { kind: 'mobile_wallet', provider, walletNumber, pin }, emi: null, values };
   }
 
   const values = { bank: str('bank', 32) || 'sandbox', username: str('username', 64) };
@@ -81,5 +82,5 @@ export function readInstrument(
   if (values.username === '') errors.username = t('errRequired');
   if (password === '') errors.password = t('errRequired');
   if (Object.keys(errors).length > 0) return { ok: false, values, errors };
-  return { ok: true, instrument: { kind: 'internet_banking', bank: values.bank, username: values.username, password }, emi: null };
+  return { ok: true, instrument: { kind: 'internet_banking', bank: values.bank, username: values.username, password }, emi: null, values };
 }

@@ -129,7 +129,14 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
 
   const extraOf = (b: Body) => (b.extra !== undefined && b.extra !== '' ? b.extra.slice(0, 255) : null);
 
-  async function answer(req: FastifyRequest, reply: FastifyReply, r: PayResult | undefined, extra: string | null, method?: PaymentMethod) {
+  async function answer(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    r: PayResult | undefined,
+    extra: string | null,
+    method?: PaymentMethod,
+    values?: Record<string, string>,
+  ) {
     if (!r) return notFound(req, reply);
     const t = context(req, r.payment.token, extra, false).t;
     switch (r.kind) {
@@ -143,7 +150,8 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       case 'retry': {
         const notice = `${r.message} ${t('triesLeft', { n: r.attemptsLeft })}`;
         if (r.field === 'otp') return renderState(req, reply, r.payment, extra, { otpError: notice });
-        return renderState(req, reply, r.payment, extra, { ...(method ? { method } : {}), notice });
+        // Keep what the customer typed (never a PIN or password) so only the wrong part is re-entered.
+        return renderState(req, reply, r.payment, extra, { ...(method ? { method } : {}), ...(values ? { values } : {}), notice });
       }
     }
   }
@@ -165,7 +173,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     });
     if (!parsed.ok) return renderState(req, reply, p, extra, { method, values: parsed.values, errors: parsed.errors });
     const r = await deps.submit(token, parsed.instrument, parsed.emi, extra);
-    return answer(req, reply, r, extra, method);
+    return answer(req, reply, r, extra, method, parsed.values);
   });
 
   app.post<{ Params: Params }>('/bank-payment-process/:token/verify', async (req, reply) => {

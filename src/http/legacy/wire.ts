@@ -69,16 +69,11 @@ export function toCheckPaymentRecord(p: Payment, formatTime: (ms: number) => str
   };
 }
 
-const nullableString = { type: ['string', 'null'] } as const;
-
-export const serializeCheckPayment = fastJson({
-  type: 'object',
-  properties: {
-    ...Object.fromEntries(RECORD_FIELDS.map((f) => [f, nullableString])),
-    statusCode: { type: 'integer' },
-  },
-  required: [...RECORD_FIELDS, 'statusCode'],
-}) as (record: CheckPaymentRecord) => string;
+/**
+ * The record's type already fixes every JSON type (strings or null, statusCode a number), and
+ * JSON.stringify measured faster here than a schema serializer for 28 string fields.
+ */
+export const serializeCheckPayment = (record: CheckPaymentRecord): string => JSON.stringify(record);
 
 export const serializeInitSuccess = fastJson({
   type: 'object',
