@@ -66,3 +66,26 @@ export async function ensureDemoMerchant(gw: Gateway): Promise<{ demo: DemoMerch
   writePrivateFile(file, JSON.stringify(demo, null, 2) + '\n');
   return { demo, created: true, file };
 }
+
+export const sandboxAdminFile = (config: Config): string => path.join(config.dataDir, 'sandbox-admin.json');
+
+/**
+ * In sandbox mode the first start also makes an operator account for /admin and prints its
+ * password once (kept, like the demo merchant, in an owner-only file in the data folder).
+ */
+export async function ensureSandboxAdmin(gw: Gateway): Promise<{ email: string; password: string; created: boolean; file: string }> {
+  const file = sandboxAdminFile(gw.config);
+  const email = 'admin@sandbox.local';
+  try {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { email: string; password: string }; // our own file
+    if (await gw.accounts.findByEmail('admin', saved.email)) return { ...saved, created: false, file };
+  } catch {
+    // missing: create below
+  }
+  const existing = await gw.accounts.findByEmail('admin', email);
+  const password = crypto.randomBytes(15).toString('base64url');
+  if (existing) await gw.accounts.setPassword(existing.id, password);
+  else await gw.accounts.createUser({ kind: 'admin', email, password, name: 'Sandbox operator', merchantId: null, role: 'admin' });
+  writePrivateFile(file, JSON.stringify({ email, password }, null, 2) + '\n');
+  return { email, password, created: true, file };
+}

@@ -10,11 +10,15 @@ import { createCancelPayment } from './app/cancel-payment.js';
 import { createSandboxBank } from './acquirers/sandbox-bank.js';
 import type { Acquirer } from './acquirers/port.js';
 import type { Merchant } from './domain/merchant.js';
+import { createAccounts } from './app/accounts.js';
+import { createAuditLog } from './app/audit.js';
+import { createOnboarding } from './app/onboarding.js';
 import { createTimeFormatter } from './domain/time.js';
 import { openDatabase, type Db, type DbOptions } from './store/db.js';
 import { createMerchantRepo } from './store/merchants.js';
 import { migrateToLatest } from './store/migrations.js';
 import { createPaymentRepo } from './store/payments.js';
+import { createPaymentSearch } from './store/payment-search.js';
 import { createReferenceRepo } from './store/reference.js';
 
 export interface GatewayOptions extends DbOptions {
@@ -44,6 +48,19 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   const acquirerFor = (m: Merchant): Acquirer | undefined =>
     config.mode === 'sandbox' || m.sandbox ? sandboxBank : undefined;
   const merchantById = (id: string) => merchants.byId(id);
+  const accounts = createAccounts(db.kysely, now);
+  const audit = createAuditLog(db.kysely, now);
+  const onboarding = createOnboarding({
+    db: db.kysely,
+    merchants,
+    accounts,
+    audit,
+    sealer,
+    referenceRepo,
+    reference,
+    forget: (wmxId) => auth.forget(wmxId),
+    now,
+  });
   const pay = createPay({ payments, merchantById, acquirerFor, bankTimeoutMs: config.bankTimeoutMs, now });
 
   return {
@@ -63,6 +80,10 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     pay,
     cancelPayment: createCancelPayment({ payments, now }),
     merchantById,
+    accounts,
+    audit,
+    onboarding,
+    paymentSearch: createPaymentSearch(db.kysely),
     signingSecretOf: (m: Merchant): string => sealer.open(m.signingSecretSealed ?? ''),
     close: () => db.close(),
   };

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createGateway } from './compose.js';
 import { buildHttpApp } from './http/app.js';
-import { ensureDemoMerchant, resolveSecret } from './bootstrap.js';
+import { ensureDemoMerchant, ensureSandboxAdmin, resolveSecret } from './bootstrap.js';
 
 async function main(): Promise<void> {
   let config;
@@ -38,6 +38,12 @@ async function main(): Promise<void> {
     } else {
       out.push(`Sandbox demo merchant ${demo.wmx_id}; its credentials are in ${file}`);
     }
+    const admin = await ensureSandboxAdmin(gw);
+    out.push(
+      admin.created
+        ? `Sandbox operator for ${config.publicUrl}/admin: ${admin.email} / ${admin.password} (also in ${admin.file})`
+        : `Sandbox operator ${admin.email}; its password is in ${admin.file}`,
+    );
   }
 
   await app.listen({ port: config.port, host: config.host });

@@ -48,7 +48,8 @@ function text(f: Fields, name: string, max: number, required: boolean): string |
     if (required) throw fieldMissing(name);
     return undefined;
   }
-  if ([...v].length > max) throw fieldInvalid(name, `longer than ${max} characters`);
+  // UTF-16 length bounds the code-point count from above: count code points only when it matters.
+  if (v.length > max && [...v].length > max) throw fieldInvalid(name, `longer than ${max} characters`);
   if (v.includes('\u0000')) throw fieldInvalid(name, 'contains a NUL character');
   return v;
 }

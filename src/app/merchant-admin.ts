@@ -9,7 +9,13 @@ import {
   newWmxId,
   slugify,
 } from '../domain/ids.js';
-import { DEFAULT_FEES_BPS, DEFAULT_LIMITS, normaliseDomain, type Merchant, type MerchantStatus } from '../domain/merchant.js';
+import {
+  DEFAULT_FEES_BPS,
+  DEFAULT_LIMITS,
+  normaliseDomain,
+  type Merchant,
+  type MerchantStatus,
+} from '../domain/merchant.js';
 import type { MerchantRepo } from '../store/merchants.js';
 import { hashPassword, sha256Hex, type Sealer } from './crypto.js';
 
@@ -37,25 +43,28 @@ export interface NewMerchant {
   emiAllowed?: boolean;
 }
 
+/** Replaces every secret of a merchant (in memory; the caller saves it) and returns them, once. */
+export async function issueCredentials(m: Merchant, sealer: Sealer): Promise<IssuedCredentials> {
+  const creds: IssuedCredentials = {
+    wmx_id: m.wmxId,
+    access_app_key: newAccessAppKey(),
+    username: newUsername(m.slug),
+    password: newPassword(),
+    signing_secret: newSigningSecret(),
+    api_key: newApiKey(),
+  };
+  m.accessAppKeyHash = sha256Hex(creds.access_app_key);
+  m.username = creds.username;
+  m.passwordHash = await hashPassword(creds.password);
+  m.signingSecretSealed = sealer.seal(creds.signing_secret);
+  m.apiKeyHash = sha256Hex(creds.api_key);
+  m.credentialsVersion += 1;
+  m.credentialsIssuedAt = Date.now();
+  return creds;
+}
+
 export function createMerchantAdmin(deps: MerchantAdminDeps) {
-  async function issue(m: Merchant): Promise<IssuedCredentials> {
-    const creds: IssuedCredentials = {
-      wmx_id: m.wmxId,
-      access_app_key: newAccessAppKey(),
-      username: newUsername(m.slug),
-      password: newPassword(),
-      signing_secret: newSigningSecret(),
-      api_key: newApiKey(),
-    };
-    m.accessAppKeyHash = sha256Hex(creds.access_app_key);
-    m.username = creds.username;
-    m.passwordHash = await hashPassword(creds.password);
-    m.signingSecretSealed = deps.sealer.seal(creds.signing_secret);
-    m.apiKeyHash = sha256Hex(creds.api_key);
-    m.credentialsVersion += 1;
-    m.credentialsIssuedAt = Date.now();
-    return creds;
-  }
+  const issue = (m: Merchant) => issueCredentials(m, deps.sealer);
 
   async function mustFind(wmxId: string): Promise<Merchant> {
     const m = await deps.merchants.byWmxId(wmxId);
@@ -67,7 +76,8 @@ export function createMerchantAdmin(deps: MerchantAdminDeps) {
     /** Creates an active merchant with fresh credentials. */
     async create(input: NewMerchant): Promise<{ merchant: Merchant; credentials: IssuedCredentials }> {
       const name = input.name.trim();
-      if (name === '' || name.length > 255) throw new WmxError('2004', 'Merchant name must be 1-255 characters', 'name');
+      if (name === '' || name.length > 255)
+        throw new WmxError('2004', 'Merchant name must be 1-255 characters', 'name');
       const domains: string[] = [];
       for (const d of input.domains) {
         const n = normaliseDomain(d);
@@ -98,6 +108,9 @@ export function createMerchantAdmin(deps: MerchantAdminDeps) {
         credentialsVersion: 0,
         credentialsIssuedAt: null,
         createdAt: now,
+        profile: null,
+        rejectionReason: null,
+        pendingCredentialsSealed: null,
       };
       const credentials = await issue(merchant);
       await deps.merchants.insert(merchant);

@@ -5,7 +5,7 @@ import { createGateway, type Gateway } from '../compose.js';
 import { resolveSecret } from '../bootstrap.js';
 import { WmxError } from '../domain/errors.js';
 import { formatMinor, formatRate, parseRate } from '../domain/money.js';
-import { MAINTENANCE_KEY } from '../app/reference-cache.js';
+import { CLI_ACTOR } from '../app/audit.js';
 
 const USAGE = `Usage: wmx <command>
 
@@ -17,6 +17,7 @@ const USAGE = `Usage: wmx <command>
   rates list
   rates set <CURRENCY> <BDT per unit>
   maintenance on [--message TEXT] | maintenance off
+  admin create --email EMAIL --password PASSWORD [--name NAME]
   migrate
 
 Uses the same environment as the server (WMX_DATABASE_URL, WMX_SECRET, WMX_MODE…).`;
@@ -34,6 +35,8 @@ async function run(argv: string[]): Promise<number> {
       'no-emi': { type: 'boolean' },
       json: { type: 'boolean' },
       message: { type: 'string' },
+      email: { type: 'string' },
+      password: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -50,7 +53,7 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-type Values = { name?: string; domain?: string[]; sandbox?: boolean; 'no-emi'?: boolean; json?: boolean; message?: string };
+type Values = { email?: string; password?: string; name?: string; domain?: string[]; sandbox?: boolean; 'no-emi'?: boolean; json?: boolean; message?: string };
 
 async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> {
   const [group, verb, arg] = pos;
@@ -67,6 +70,7 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
         sandbox: v.sandbox ?? false,
         emiAllowed: !v['no-emi'],
       });
+      await gw.audit.record(CLI_ACTOR, 'merchant.created', merchant.id, { name: merchant.name, sandbox: merchant.sandbox, domains: merchant.domains });
       if (v.json) print(JSON.stringify(credentials));
       else {
         print(`Merchant "${merchant.name}" created (${merchant.sandbox ? 'sandbox' : 'live'}, active).`);
@@ -105,6 +109,7 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
     case 'merchant rotate': {
       if (!arg) throw new UsageError('merchant rotate needs a wmx_id');
       const creds = await gw.merchantAdmin.rotate(arg);
+      await gw.audit.record(CLI_ACTOR, 'credentials.rotated', (await gw.merchants.byWmxId(arg))?.id ?? null);
       if (v.json) print(JSON.stringify(creds));
       else {
         print(`New credentials for ${arg} (the old ones no longer work; shown once):`);
@@ -116,6 +121,7 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
     case 'merchant activate': {
       if (!arg) throw new UsageError(`merchant ${verb} needs a wmx_id`);
       const m = await gw.merchantAdmin.setStatus(arg, verb === 'suspend' ? 'suspended' : 'active');
+      await gw.audit.record(CLI_ACTOR, verb === 'suspend' ? 'merchant.suspended' : 'merchant.reactivated', m.id);
       print(`${m.wmxId} is now ${m.status}.`);
       return 0;
     }
@@ -131,16 +137,26 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
         throw new UsageError('rates set needs a 3-letter currency and a positive rate with at most 6 decimals');
       }
       if (currency === 'BDT' && rate !== 1_000_000n) throw new UsageError('BDT is the settlement currency; its rate is 1');
-      await gw.referenceRepo.setRate(currency, rate);
+      await gw.onboarding.setRate(currency, rate, CLI_ACTOR);
       print(`${currency} = ${formatRate(rate)} BDT (new payments lock this rate at init).`);
       return 0;
     }
+    case 'admin create': {
+      if (!v.email || !v.password) throw new UsageError('admin create needs --email and --password');
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v.email)) throw new UsageError('--email is not an email address');
+      if (v.password.length < 12) throw new UsageError('--password must be at least 12 characters');
+      if (await gw.accounts.findByEmail('admin', v.email)) throw new UsageError(`an admin with email ${v.email} exists`);
+      const u = await gw.accounts.createUser({ kind: 'admin', email: v.email, password: v.password, name: v.name ?? v.email, merchantId: null, role: 'admin' });
+      await gw.audit.record(CLI_ACTOR, 'admin.created', null, { email: u.email });
+      print(`Admin ${u.email} created; log in at /admin.`);
+      return 0;
+    }
     case 'maintenance on':
-      await gw.referenceRepo.setSetting(MAINTENANCE_KEY, v.message ?? 'Scheduled maintenance');
+      await gw.onboarding.setMaintenance(v.message ?? 'Scheduled maintenance', CLI_ACTOR);
       print('Maintenance mode is on: check-server answers selectedServer:false and init answers 3001.');
       return 0;
     case 'maintenance off':
-      await gw.referenceRepo.deleteSetting(MAINTENANCE_KEY);
+      await gw.onboarding.setMaintenance(null, CLI_ACTOR);
       print('Maintenance mode is off.');
       return 0;
     default:

@@ -4,8 +4,21 @@
 const HEX = '0123456789abcdef';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
+// Random bytes are drawn from a pool refilled 4 KiB at a time: one CSPRNG call per many ids.
+const POOL_SIZE = 4096;
+const pool = new Uint8Array(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
 function randomBytes(n: number): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+  if (n > POOL_SIZE) return globalThis.crypto.getRandomValues(new Uint8Array(n));
+  if (poolOffset + n > POOL_SIZE) {
+    globalThis.crypto.getRandomValues(pool);
+    poolOffset = 0;
+  }
+  const out = pool.slice(poolOffset, poolOffset + n);
+  // Bytes handed out are never reused.
+  poolOffset += n;
+  return out;
 }
 
 export function randomHex(bytes: number): string {

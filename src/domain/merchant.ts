@@ -2,6 +2,19 @@ import type { PaymentMethod } from './payment.js';
 
 export type MerchantStatus = 'pending' | 'active' | 'suspended' | 'rejected';
 
+/** What a merchant gave at registration (absent for merchants made with the CLI). */
+export interface MerchantProfile {
+  contactName: string;
+  email: string;
+  phone: string;
+  businessType: string;
+  tradeLicence: string;
+  settlementAccountName: string;
+  settlementAccountNumber: string;
+  settlementBank: string;
+  settlementBranch: string;
+}
+
 export interface Merchant {
   id: string;
   wmxId: string;
@@ -22,6 +35,10 @@ export interface Merchant {
   credentialsVersion: number;
   credentialsIssuedAt: number | null;
   createdAt: number;
+  profile: MerchantProfile | null;
+  rejectionReason: string | null;
+  /** Credentials issued at approval, sealed, until the owner reads them once in the dashboard. */
+  pendingCredentialsSealed: string | null;
 }
 
 export const DEFAULT_LIMITS = { minAmountMinor: 1n, maxAmountMinor: 100_000_000_000n }; // 0.01 .. 1,000,000,000.00 BDT

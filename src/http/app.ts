@@ -8,6 +8,7 @@ import { legacyRoutes } from './legacy/routes.js';
 import { checkoutRoutes } from './checkout/routes.js';
 import { demoRoutes } from './demo/routes.js';
 import { siteRoutes } from './site/pages.js';
+import { consoleRoutes } from './console/index.js';
 import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox-bank.js';
 
 export interface HttpOptions {
@@ -70,6 +71,8 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
       now: gw.now,
     });
   }
+
+  await app.register(consoleRoutes, { gw, sandbox: gw.config.mode === 'sandbox' });
 
   await app.register(siteRoutes, {
     mode: gw.config.mode,

@@ -27,6 +27,22 @@ export function toMerchant(r: Selectable<MerchantsTable>): Merchant {
     credentialsVersion: Number(r.credentials_version),
     credentialsIssuedAt: r.credentials_issued_at === null ? null : Number(r.credentials_issued_at),
     createdAt: Number(r.created_at),
+    profile:
+      r.email === null
+        ? null
+        : {
+            contactName: r.contact_name ?? '',
+            email: r.email,
+            phone: r.phone ?? '',
+            businessType: r.business_type ?? '',
+            tradeLicence: r.trade_licence ?? '',
+            settlementAccountName: r.settlement_account_name ?? '',
+            settlementAccountNumber: r.settlement_account_number ?? '',
+            settlementBank: r.settlement_bank ?? '',
+            settlementBranch: r.settlement_branch ?? '',
+          },
+    rejectionReason: r.rejection_reason,
+    pendingCredentialsSealed: r.pending_credentials_sealed,
   };
 }
 
@@ -54,6 +70,17 @@ export function fromMerchant(m: Merchant, now: number): MerchantsTable {
     credentials_issued_at: m.credentialsIssuedAt,
     created_at: m.createdAt,
     updated_at: now,
+    contact_name: m.profile?.contactName ?? null,
+    email: m.profile?.email ?? null,
+    phone: m.profile?.phone ?? null,
+    business_type: m.profile?.businessType ?? null,
+    trade_licence: m.profile?.tradeLicence ?? null,
+    settlement_account_name: m.profile?.settlementAccountName ?? null,
+    settlement_account_number: m.profile?.settlementAccountNumber ?? null,
+    settlement_bank: m.profile?.settlementBank ?? null,
+    settlement_branch: m.profile?.settlementBranch ?? null,
+    rejection_reason: m.rejectionReason,
+    pending_credentials_sealed: m.pendingCredentialsSealed,
   };
 }
 

@@ -183,6 +183,97 @@ migrations['0003_demo_orders'] = {
   },
 };
 
+migrations['0004_console'] = {
+  async up(db: Kysely<unknown>) {
+    // What a merchant gives at registration.
+    for (const col of [
+      'contact_name',
+      'email',
+      'phone',
+      'business_type',
+      'trade_licence',
+      'settlement_account_name',
+      'settlement_account_number',
+      'settlement_bank',
+      'settlement_branch',
+      'rejection_reason',
+      // Credentials issued at approval, sealed until the merchant's owner reads them once.
+      'pending_credentials_sealed',
+    ]) {
+      await db.schema.alterTable('merchants').addColumn(col, 'text').execute();
+    }
+
+    // People who log in: operators (kind admin) and merchant team members (owner/developer/viewer).
+    await db.schema
+      .createTable('users')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('email', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('merchant_id', 'text', (c) => c.references('merchants.id'))
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('failed_logins', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('locked_until', 'bigint')
+      .addColumn('last_login_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('users_kind_email_uq').on('users').columns(['kind', 'email']).unique().execute();
+
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id_hash', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+      .addColumn('csrf_token', 'text', (c) => c.notNull())
+      .addColumn('ip', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('invites')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull().references('merchants.id'))
+      .addColumn('email', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('accepted_at', 'bigint')
+      .execute();
+
+    await db.schema
+      .createTable('audit_log')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('seq', 'bigint', (c) => c.notNull().unique())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('actor_kind', 'text', (c) => c.notNull())
+      .addColumn('actor', 'text', (c) => c.notNull())
+      .addColumn('merchant_id', 'text')
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('detail', 'text', (c) => c.notNull())
+      .addColumn('ip', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('audit_log_merchant_idx').on('audit_log').columns(['merchant_id', 'seq']).execute();
+
+    await db.schema
+      .createTable('currency_rate_history')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('rate_scaled', 'bigint', (c) => c.notNull())
+      .addColumn('changed_at', 'bigint', (c) => c.notNull())
+      .addColumn('changed_by', 'text', (c) => c.notNull())
+      .execute();
+
+    // Dashboard search and filters by merchant.
+    await db.schema.createIndex('payments_merchant_status_idx').on('payments').columns(['merchant_id', 'status', 'init_at']).execute();
+    await db.schema.createIndex('payments_merchant_order_idx').on('payments').columns(['merchant_id', 'merchant_order_id']).execute();
+    await db.schema.createIndex('payments_merchant_phone_idx').on('payments').columns(['merchant_id', 'customer_phone']).execute();
+    await db.schema.createIndex('payments_merchant_email_idx').on('payments').columns(['merchant_id', 'customer_email']).execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**

@@ -27,6 +27,72 @@ export interface MerchantsTable {
   credentials_issued_at: Int8 | null;
   created_at: Int8;
   updated_at: Int8;
+  contact_name: string | null;
+  email: string | null;
+  phone: string | null;
+  business_type: string | null;
+  trade_licence: string | null;
+  settlement_account_name: string | null;
+  settlement_account_number: string | null;
+  settlement_bank: string | null;
+  settlement_branch: string | null;
+  rejection_reason: string | null;
+  pending_credentials_sealed: string | null;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  kind: string; // admin | merchant
+  merchant_id: string | null;
+  role: string; // admin | owner | developer | viewer
+  name: string;
+  password_hash: string;
+  failed_logins: number;
+  locked_until: Int8 | null;
+  last_login_at: Int8 | null;
+  created_at: Int8;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  csrf_token: string;
+  ip: string;
+  created_at: Int8;
+  expires_at: Int8;
+}
+
+export interface InvitesTable {
+  id: string;
+  merchant_id: string;
+  email: string;
+  role: string;
+  token_hash: string;
+  created_by: string;
+  created_at: Int8;
+  expires_at: Int8;
+  accepted_at: Int8 | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  seq: Int8;
+  at: Int8;
+  actor_kind: string; // admin | merchant | system | cli
+  actor: string;
+  merchant_id: string | null;
+  action: string;
+  detail: string;
+  ip: string;
+}
+
+export interface CurrencyRateHistoryTable {
+  id: string;
+  currency: string;
+  rate_scaled: Int8;
+  changed_at: Int8;
+  changed_by: string;
 }
 
 export interface PaymentsTable {
@@ -110,6 +176,11 @@ export interface DemoOrdersTable {
 
 export interface Database {
   demo_orders: DemoOrdersTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  invites: InvitesTable;
+  audit_log: AuditLogTable;
+  currency_rate_history: CurrencyRateHistoryTable;
   merchants: MerchantsTable;
   payments: PaymentsTable;
   currency_rates: CurrencyRatesTable;
