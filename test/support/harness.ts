@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway } from '../../src/compose.js';
 import { buildHttpApp } from '../../src/http/app.js';
+import { ensureDemoMerchant, type DemoMerchant } from '../../src/bootstrap.js';
 import type { IssuedCredentials, NewMerchant } from '../../src/app/merchant-admin.js';
 import { dropPgSchema, ensurePgSchema } from '../../src/store/db.js';
 
@@ -28,6 +29,8 @@ export interface TestGateway {
   logs: string[];
   /** A controllable clock (ms since epoch); only used when started with fakeClock. */
   clock: { now: number; advance(ms: number): void };
+  /** The sandbox demo merchant behind /demo; only when started with `demo: true`. */
+  demoMerchant: DemoMerchant | undefined;
   createMerchant(opts?: Partial<NewMerchant>): Promise<IssuedCredentials>;
   close(): Promise<void>;
 }
@@ -35,6 +38,8 @@ export interface TestGateway {
 export interface StartOptions {
   env?: Record<string, string>;
   fakeClock?: boolean;
+  /** Create the sandbox demo merchant (as main.ts does) and serve the demo shop at /demo. */
+  demo?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -88,7 +93,8 @@ export async function startGateway(dialect: DialectName, opts: StartOptions = {}
       cb();
     },
   });
-  const app = await buildHttpApp(gw, { logger: { level: 'info', stream } });
+  const demoMerchant = opts.demo ? (await ensureDemoMerchant(gw)).demo : undefined;
+  const app = await buildHttpApp(gw, { logger: { level: 'info', stream }, ...(demoMerchant ? { demoMerchant } : {}) });
   await app.listen({ port, host: '127.0.0.1' });
 
   return {
@@ -99,6 +105,7 @@ export async function startGateway(dialect: DialectName, opts: StartOptions = {}
     dialect,
     logs,
     clock,
+    demoMerchant,
     async createMerchant(o: Partial<NewMerchant> = {}) {
       const { credentials } = await gw.merchantAdmin.create({
         name: o.name ?? 'Test Shop',

@@ -10,6 +10,8 @@ export interface LayoutOptions {
   sandbox?: boolean;
   /** Seconds after which the page reloads itself (no JavaScript needed). */
   refreshSeconds?: number;
+  /** Where the refresh goes; without it the browser re-requests the page's own URL. */
+  refreshUrl?: string;
 }
 
 /** The page frame shared by the checkout, result and demo pages. Assets come from /assets (CSP: 'self'). */
@@ -20,7 +22,7 @@ export function layout(o: LayoutOptions, body: Html): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-${o.refreshSeconds ? html`<meta http-equiv="refresh" content="${o.refreshSeconds}">` : ''}
+${o.refreshSeconds ? html`<meta http-equiv="refresh" content="${o.refreshSeconds}${o.refreshUrl ? `; url=${o.refreshUrl}` : ''}">` : ''}
 <title>${o.title}</title>
 <link rel="stylesheet" href="/assets/checkout.css">
 <script src="/assets/checkout.js" defer></script>

@@ -279,9 +279,14 @@ ${Object.entries(v.fields).map(([k, val]) => html`<input type="hidden" name="${k
   return layout({ lang: ctx.lang, t, title: `${heading} · ${v.merchantName}`, sandbox: ctx.sandbox }, body);
 }
 
-export function messagePage(ctx: Pick<PageContext, 'lang' | 't'>, heading: string, text: string, refreshSeconds?: number): string {
+export function messagePage(
+  ctx: Pick<PageContext, 'lang' | 't'>,
+  heading: string,
+  text: string,
+  refresh?: { seconds: number; url: string },
+): string {
   return layout(
-    { lang: ctx.lang, t: ctx.t, title: heading, ...(refreshSeconds ? { refreshSeconds } : {}) },
+    { lang: ctx.lang, t: ctx.t, title: heading, ...(refresh ? { refreshSeconds: refresh.seconds, refreshUrl: refresh.url } : {}) },
     html`<section class="message"><h1>${heading}</h1><p>${text}</p></section>`,
   );
 }

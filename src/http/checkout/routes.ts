@@ -92,11 +92,13 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     const ctx = context(req, p.token, extra, sandbox);
     const t: Translate = ctx.t;
     if (p.status !== 'pending') {
-      const fields = callbackFields(p, deps.signingSecretOf(merchant), deps.now());
+      const fields = callbackFields(p, deps.signingSecretOf(merchant), deps.now(), extra);
       return send(reply, 200, resultPage(ctx, { merchantName: merchant.name, payment: p, callbackUrl: p.callbackUrl, fields }), RESULT_CSP);
     }
     if (p.processingUntil !== null && p.processingUntil > deps.now()) {
-      return send(reply, 200, messagePage(ctx, t('busy'), t('busyText'), 2));
+      // Refresh to the payment page itself (in the customer's language): this page may be the answer
+      // to a POST, whose URL (…/pay, …/verify) a GET would read as the extra path segment.
+      return send(reply, 200, messagePage(ctx, t('busy'), t('busyText'), { seconds: 2, url: withLangQuery(ctx.basePath, ctx.lang) }));
     }
     if (p.challengeRef !== null) {
       return send(reply, 200, otpPage(ctx, { merchantName: merchant.name, payment: p, what: challengeWhat(p), error: opts.otpError, notice: opts.notice }));
@@ -199,6 +201,8 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     return renderState(req, reply, p, extra);
   });
 }
+
+const withLangQuery = (path: string, lang: string) => `${path}?lang=${lang}`;
 
 function challengeWhat(p: Payment): string {
   try {
