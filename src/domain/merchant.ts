@@ -74,3 +74,13 @@ export function normaliseDomain(input: string): string | undefined {
   if (host === '' || host.length > 253) return undefined;
   return host.replace(/^\[|\]$/g, '');
 }
+
+/**
+ * A host a merchant may register: a DNS name with a dot (shop.example.com), `localhost`, or an IPv4
+ * address (for shops tested locally). Input is already normalised (lower case, no scheme or port).
+ */
+export function isRegistrableHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host)) return true;
+  return /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(host);
+}

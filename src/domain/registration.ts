@@ -1,4 +1,4 @@
-import { normaliseDomain, type MerchantProfile } from './merchant.js';
+import { isRegistrableHost, normaliseDomain, type MerchantProfile } from './merchant.js';
 
 export const BUSINESS_TYPES = [
   'Sole proprietorship',
@@ -60,7 +60,7 @@ export function validateRegistration(
   if (domainTexts.length === 0) errors.domains = 'Enter at least one website domain, e.g. shop.example.com.';
   for (const d of domainTexts) {
     const n = normaliseDomain(d);
-    if (!n || !/^[a-z0-9.-]+\.[a-z]{2,}$/.test(n)) {
+    if (!n || !isRegistrableHost(n)) {
       errors.domains = `"${d.slice(0, 80)}" is not a website domain (e.g. shop.example.com).`;
       break;
     }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MerchantSettings } from '../../../app/onboarding.js';
 import { WmxError } from '../../../domain/errors.js';
-import { DEFAULT_LIMITS, normaliseDomain, type Merchant } from '../../../domain/merchant.js';
+import { DEFAULT_LIMITS, normaliseDomain, type Merchant, isRegistrableHost } from '../../../domain/merchant.js';
 import { formatBps, formatMinor, parseAmount, parsePercent } from '../../../domain/money.js';
 import { html } from '../../html.js';
 import { csrfInput, formField } from '../layout.js';
@@ -58,7 +58,7 @@ function validateSettings(
   const bad: string[] = [];
   for (const d of typed) {
     const n = normaliseDomain(d);
-    if (n && /^[a-z0-9.-]+$/.test(n) && n.includes('.')) domains.push(n);
+    if (n && isRegistrableHost(n)) domains.push(n);
     else bad.push(d);
   }
   if (bad.length > 0)
