@@ -1,4 +1,3 @@
-/* global document, window, fetch */
 // Draws the overview's charts from /dashboard/stats.json. Progressive enhancement only: the same
 // numbers are in the table under the charts, which works without this file.
 (function () {

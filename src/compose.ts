@@ -1,5 +1,7 @@
 import type { Config } from './config.js';
 import { createAuthenticator } from './app/authenticate.js';
+import { createApiIdempotency } from './app/api-idempotency.js';
+import { createApiKeyAuth } from './app/api-keys.js';
 import { createCheckPayment } from './app/check-payment.js';
 import { createSealer } from './app/crypto.js';
 import { createInitPayment } from './app/init-payment.js';
@@ -19,7 +21,16 @@ import { createMerchantRepo } from './store/merchants.js';
 import { migrateToLatest } from './store/migrations.js';
 import { createPaymentRepo } from './store/payments.js';
 import { createPaymentSearch } from './store/payment-search.js';
+import { createIdempotencyStore } from './store/api-idempotency.js';
 import { createReferenceRepo } from './store/reference.js';
+import { createBalance } from './app/balance.js';
+import { createLedgerVerify } from './app/ledger-verify.js';
+import { createRefunds } from './app/refunds.js';
+import { createSettlements } from './app/settlements.js';
+import { createLedgerChecks } from './store/ledger-checks.js';
+import { createLedgerRepo } from './store/ledger.js';
+import { createRefundRepo } from './store/refunds.js';
+import { createSettlementRepo } from './store/settlements.js';
 
 export interface GatewayOptions extends DbOptions {
   /** The server secret (already resolved: from WMX_SECRET or the sandbox data folder). */
@@ -42,6 +53,8 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
 
   const sealer = createSealer(opts.secret);
   const auth = createAuthenticator({ merchants, serverSecret: opts.secret });
+  // JSON API keys; cached briefly, flushed with the protocol credentials whenever a merchant changes.
+  const apiKeys = createApiKeyAuth({ db: db.kysely });
   const now = opts.now ?? Date.now;
   const sandboxBank = opts.sandboxBank ?? createSandboxBank();
   // No live connector exists yet: in live mode only sandbox merchants can pay (on the sandbox bank).
@@ -58,10 +71,23 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     sealer,
     referenceRepo,
     reference,
-    forget: (wmxId) => auth.forget(wmxId),
+    forget: (wmxId) => {
+      auth.forget(wmxId);
+      apiKeys.forget();
+    },
     now,
   });
   const pay = createPay({ payments, merchantById, acquirerFor, bankTimeoutMs: config.bankTimeoutMs, now });
+  // Money: the ledger (postings written by the payment, refund and settlement transactions), refunds
+  // through the same acquirer that took the payment, daily settlement batches.
+  const formatTime = createTimeFormatter(config.timezone);
+  const ledger = createLedgerRepo(db.kysely);
+  const refundRepo = createRefundRepo(db);
+  const settlementRepo = createSettlementRepo(db.kysely);
+  const refunds = createRefunds({ payments, refunds: refundRepo, merchantById, acquirerFor, audit, bankTimeoutMs: config.bankTimeoutMs, now });
+  const settlements = createSettlements({ repo: settlementRepo, audit, timezone: config.timezone, formatTime, now });
+  const balance = createBalance({ ledger, refunds: refundRepo });
+  const ledgerVerify = createLedgerVerify({ checks: createLedgerChecks(db.kysely), settlements: settlementRepo, timezone: config.timezone });
 
   return {
     config,
@@ -73,8 +99,15 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     sealer,
     auth,
     now,
-    formatTime: createTimeFormatter(config.timezone),
-    merchantAdmin: createMerchantAdmin({ merchants, sealer, onChange: (wmxId) => auth.forget(wmxId) }),
+    formatTime,
+    merchantAdmin: createMerchantAdmin({
+      merchants,
+      sealer,
+      onChange: (wmxId) => {
+        auth.forget(wmxId);
+        apiKeys.forget();
+      },
+    }),
     initPayment: createInitPayment({ auth, payments, reference, paymentTtlMs: config.paymentTtlMs, now }),
     checkPayment: createCheckPayment({ auth, payments, now }),
     pay,
@@ -84,6 +117,13 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     audit,
     onboarding,
     paymentSearch: createPaymentSearch(db.kysely),
+    apiKeys,
+    apiIdempotency: createApiIdempotency({ store: createIdempotencyStore(db.kysely), now }),
+    ledger,
+    refunds,
+    settlements,
+    balance,
+    ledgerVerify,
     signingSecretOf: (m: Merchant): string => sealer.open(m.signingSecretSealed ?? ''),
     close: () => db.close(),
   };

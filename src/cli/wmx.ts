@@ -6,6 +6,7 @@ import { resolveSecret } from '../bootstrap.js';
 import { WmxError } from '../domain/errors.js';
 import { formatMinor, formatRate, parseRate } from '../domain/money.js';
 import { CLI_ACTOR } from '../app/audit.js';
+import { MONEY_USAGE, MoneyUsageError, runMoneyCommand } from './money-commands.js';
 
 const USAGE = `Usage: wmx <command>
 
@@ -19,6 +20,7 @@ const USAGE = `Usage: wmx <command>
   maintenance on [--message TEXT] | maintenance off
   admin create --email EMAIL --password PASSWORD [--name NAME]
   migrate
+${MONEY_USAGE}
 
 Uses the same environment as the server (WMX_DATABASE_URL, WMX_SECRET, WMX_MODE…).`;
 
@@ -37,6 +39,7 @@ async function run(argv: string[]): Promise<number> {
       message: { type: 'string' },
       email: { type: 'string' },
       password: { type: 'string' },
+      date: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -53,11 +56,18 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-type Values = { email?: string; password?: string; name?: string; domain?: string[]; sandbox?: boolean; 'no-emi'?: boolean; json?: boolean; message?: string };
+type Values = { date?: string; email?: string; password?: string; name?: string; domain?: string[]; sandbox?: boolean; 'no-emi'?: boolean; json?: boolean; message?: string };
 
 async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> {
   const [group, verb, arg] = pos;
   const print = (s: string) => process.stdout.write(s + '\n');
+  try {
+    const code = await runMoneyCommand(gw, pos, v, print);
+    if (code !== undefined) return code;
+  } catch (e) {
+    if (e instanceof MoneyUsageError) throw new UsageError(e.message);
+    throw e;
+  }
   switch (`${group} ${verb ?? ''}`.trim()) {
     case 'migrate':
       print('Database is at the latest migration.');

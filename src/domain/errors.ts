@@ -11,6 +11,9 @@ export type ErrorCode =
   | '2009'
   | '2010'
   | '3001'
+  | '4001'
+  | '4002'
+  | '4003'
   | '5000';
 
 export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
@@ -25,6 +28,10 @@ export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   '2009': 'Token not found',
   '2010': 'Too many requests',
   '3001': 'Gateway is under maintenance',
+  // Refunds and settlements (ours; not part of the legacy protocol's answers).
+  '4001': 'Refund amount exceeds what is refundable',
+  '4002': 'Payment is not refundable (not approved)',
+  '4003': 'Refund failed at the bank',
   '5000': 'Internal error',
 };
 

@@ -56,6 +56,8 @@ export interface Payment {
   /** Wrong PIN / password / OTP tries so far; three decline the payment. */
   attempts: number;
   authCode: string | null;
+  /** Succeeded refunds so far (BDT minor units); absent before the payment is stored. */
+  refundedMinor?: bigint;
 }
 
 /** txn_status on the wire for a status; null while nothing is final. */

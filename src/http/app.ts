@@ -9,6 +9,8 @@ import { checkoutRoutes } from './checkout/routes.js';
 import { demoRoutes } from './demo/routes.js';
 import { siteRoutes } from './site/pages.js';
 import { consoleRoutes } from './console/index.js';
+import { apiRoutes } from './api/index.js';
+import { registerApiDocs } from './api/openapi.js';
 import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox-bank.js';
 
 export interface HttpOptions {
@@ -38,6 +40,9 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
   });
 
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/assets/', maxAge: '1h', index: false });
+
+  // Before every documented route: the OpenAPI document collects routes as they are registered.
+  await registerApiDocs(app, { publicUrl: gw.config.publicUrl });
 
   await app.register(legacyRoutes, {
     publicUrl: gw.config.publicUrl,
@@ -71,6 +76,8 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
       now: gw.now,
     });
   }
+
+  await app.register(apiRoutes, { gw });
 
   await app.register(consoleRoutes, { gw, sandbox: gw.config.mode === 'sandbox' });
 

@@ -274,6 +274,118 @@ migrations['0004_console'] = {
   },
 };
 
+migrations['0005_ledger'] = {
+  async up(db: Kysely<unknown>) {
+    // Succeeded refunds so far, kept in the same transaction as each refund's success so that
+    // check-payment (refunded_amount_bdt) still reads one row.
+    await db.schema
+      .alterTable('payments')
+      .addColumn('refunded_minor', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+
+    // Append-only double-entry ledger (src/domain/ledger.ts documents the accounts). Balances are sums
+    // of postings; nothing stores a balance. idempotency_key makes a retried operation post once.
+    await db.schema
+      .createTable('ledger_transfers')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('idempotency_key', 'text', (c) => c.notNull().unique())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('payment_id', 'text')
+      .addColumn('refund_id', 'text')
+      .addColumn('settlement_id', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('ledger_transfers_payment_idx').on('ledger_transfers').columns(['payment_id', 'kind']).execute();
+    await db.schema.createIndex('ledger_transfers_refund_idx').on('ledger_transfers').column('refund_id').execute();
+    await db.schema.createIndex('ledger_transfers_settlement_idx').on('ledger_transfers').column('settlement_id').execute();
+
+    await db.schema
+      .createTable('ledger_postings')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('transfer_id', 'text', (c) => c.notNull().references('ledger_transfers.id'))
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('amount_minor', 'bigint', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('ledger_postings_transfer_idx').on('ledger_postings').column('transfer_id').execute();
+    await db.schema
+      .createIndex('ledger_postings_merchant_account_idx')
+      .on('ledger_postings')
+      .columns(['merchant_id', 'account'])
+      .execute();
+
+    await db.schema
+      .createTable('refunds')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('payment_id', 'text', (c) => c.notNull().references('payments.id'))
+      .addColumn('token', 'text', (c) => c.notNull())
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('amount_minor', 'bigint', (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('completed_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('refunds_payment_idx').on('refunds').columns(['payment_id', 'status']).execute();
+    await db.schema
+      .createIndex('refunds_merchant_completed_idx')
+      .on('refunds')
+      .columns(['merchant_id', 'status', 'completed_at'])
+      .execute();
+
+    await db.schema
+      .createTable('settlement_batches')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('date', 'text', (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('gross_minor', 'bigint', (c) => c.notNull())
+      .addColumn('fees_minor', 'bigint', (c) => c.notNull())
+      .addColumn('emi_minor', 'bigint', (c) => c.notNull())
+      .addColumn('refunds_minor', 'bigint', (c) => c.notNull())
+      .addColumn('net_minor', 'bigint', (c) => c.notNull())
+      .addColumn('payment_count', 'integer', (c) => c.notNull())
+      .addColumn('refund_count', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    // One batch per merchant and day: the second `wmx settle` for a day finds it and settles nothing.
+    await db.schema
+      .createIndex('settlement_batches_merchant_date_uq')
+      .on('settlement_batches')
+      .columns(['merchant_id', 'date'])
+      .unique()
+      .execute();
+    await db.schema.createIndex('settlement_batches_date_idx').on('settlement_batches').columns(['date', 'id']).execute();
+
+    // Settlement sums the approved payments of one day (by txn_at), for every merchant at once.
+    await db.schema.createIndex('payments_status_txn_idx').on('payments').columns(['status', 'txn_at']).execute();
+  },
+};
+
+migrations['0006_api'] = {
+  async up(db: Kysely<unknown>) {
+    // Idempotency keys of the JSON API: the row is taken before the work is done, so of two
+    // concurrent requests with one key only the one that inserted it acts (UNIQUE decides).
+    await db.schema
+      .createTable('api_idempotency')
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('request_hash', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull()) // in_progress | done
+      .addColumn('response_status', 'integer')
+      .addColumn('response_body', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addUniqueConstraint('api_idempotency_merchant_key_uq', ['merchant_id', 'key'])
+      .execute();
+    await db.schema.createIndex('api_idempotency_created_idx').on('api_idempotency').column('created_at').execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**

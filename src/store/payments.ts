@@ -1,6 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
+import { paymentTransfer } from '../domain/ledger.js';
 import type { Payment, PaymentMethod, PaymentStatus } from '../domain/payment.js';
 import type { Db } from './db.js';
+import { postTransfer } from './ledger.js';
 import type { Database, PaymentsTable } from './schema.js';
 
 export function toPayment(r: Selectable<PaymentsTable>): Payment {
@@ -53,6 +55,7 @@ export function toPayment(r: Selectable<PaymentsTable>): Payment {
     challengeInfo: r.challenge_info,
     attempts: Number(r.attempts),
     authCode: r.auth_code,
+    refundedMinor: BigInt(r.refunded_minor ?? 0),
   };
 }
 
@@ -106,6 +109,7 @@ export function fromPayment(p: Payment): PaymentsTable {
     challenge_info: p.challengeInfo,
     attempts: p.attempts,
     auth_code: p.authCode,
+    refunded_minor: (p.refundedMinor ?? 0n).toString(),
   };
 }
 
@@ -202,42 +206,59 @@ export function createPaymentRepo(db: Db) {
     },
     /**
      * Moves a pending payment to its final state atomically; every other caller gets undefined.
+     * An approval posts its ledger transfer in the same transaction as the UPDATE, so no approved
+     * payment exists without its posting (nor the reverse); the transfer is keyed by the payment, so
+     * even a replayed approval posts once.
      */
     async finalize(token: string, outcome: PaymentOutcome, fence: Fence): Promise<Payment | undefined> {
-      let q = k
-        .updateTable('payments')
-        .set({
-          status: outcome.status,
-          txn_details: outcome.txnDetails,
-          method: outcome.method,
-          card_details: outcome.cardDetails,
-          is_foreign: outcome.isForeign ? 1 : 0,
-          payment_card: outcome.paymentCard,
-          card_code: outcome.cardCode,
-          fee_bps: outcome.feeBps,
-          fee_minor: outcome.feeMinor.toString(),
-          emi_period: outcome.emiPeriod,
-          emi_bank: outcome.emiBank,
-          emi_bps: outcome.emiBps,
-          emi_charge_minor: outcome.emiChargeMinor.toString(),
-          bank_amount_minor: outcome.bankAmountMinor.toString(),
-          auth_code: outcome.authCode,
-          txn_at: outcome.txnAt,
-          page_extra: outcome.pageExtra,
-          processing_until: null,
-          challenge_ref: null,
-        })
-        .where('token', '=', token)
-        .where('status', '=', 'pending');
-      if ('leaseUntil' in fence) q = q.where('processing_until', '=', fence.leaseUntil);
-      else {
-        const at = fence.unclaimedAt;
-        q = q.where((eb) => eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', at)]));
-      }
-      const r = await q.returningAll().executeTakeFirst();
-      return r && toPayment(r);
+      if (outcome.status !== 'approved') return finalizeWith(k, token, outcome, fence);
+      return k.transaction().execute(async (trx) => {
+        const p = await finalizeWith(trx, token, outcome, fence);
+        if (p) await postTransfer(trx, paymentTransfer(p), p.txnAt ?? Date.now());
+        return p;
+      });
     },
   };
+}
+
+async function finalizeWith(
+  k: Kysely<Database>,
+  token: string,
+  outcome: PaymentOutcome,
+  fence: Fence,
+): Promise<Payment | undefined> {
+  let q = k
+    .updateTable('payments')
+    .set({
+      status: outcome.status,
+      txn_details: outcome.txnDetails,
+      method: outcome.method,
+      card_details: outcome.cardDetails,
+      is_foreign: outcome.isForeign ? 1 : 0,
+      payment_card: outcome.paymentCard,
+      card_code: outcome.cardCode,
+      fee_bps: outcome.feeBps,
+      fee_minor: outcome.feeMinor.toString(),
+      emi_period: outcome.emiPeriod,
+      emi_bank: outcome.emiBank,
+      emi_bps: outcome.emiBps,
+      emi_charge_minor: outcome.emiChargeMinor.toString(),
+      bank_amount_minor: outcome.bankAmountMinor.toString(),
+      auth_code: outcome.authCode,
+      txn_at: outcome.txnAt,
+      page_extra: outcome.pageExtra,
+      processing_until: null,
+      challenge_ref: null,
+    })
+    .where('token', '=', token)
+    .where('status', '=', 'pending');
+  if ('leaseUntil' in fence) q = q.where('processing_until', '=', fence.leaseUntil);
+  else {
+    const at = fence.unclaimedAt;
+    q = q.where((eb) => eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', at)]));
+  }
+  const r = await q.returningAll().executeTakeFirst();
+  return r && toPayment(r);
 }
 
 export type PaymentRepo = ReturnType<typeof createPaymentRepo>;

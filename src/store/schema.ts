@@ -144,6 +144,8 @@ export interface PaymentsTable {
   challenge_info: string | null;
   attempts: number;
   auth_code: string | null;
+  /** Total of succeeded refunds (BDT minor units); 0 until one succeeds. */
+  refunded_minor: Int8;
 }
 
 export interface CurrencyRatesTable {
@@ -174,6 +176,68 @@ export interface DemoOrdersTable {
   created_at: Int8;
 }
 
+export interface ApiIdempotencyTable {
+  merchant_id: string;
+  key: string;
+  /** sha256 hex of the canonical request (method, path, JSON body). */
+  request_hash: string;
+  status: string; // in_progress | done
+  response_status: number | null;
+  response_body: string | null;
+  created_at: Int8;
+}
+
+export interface LedgerTransfersTable {
+  id: string;
+  idempotency_key: string;
+  kind: string; // payment | refund | settlement
+  merchant_id: string;
+  currency: string;
+  payment_id: string | null;
+  refund_id: string | null;
+  settlement_id: string | null;
+  created_at: Int8;
+}
+
+export interface LedgerPostingsTable {
+  id: string;
+  transfer_id: string;
+  account: string;
+  merchant_id: string;
+  currency: string;
+  /** Signed: a debit is positive, a credit negative; a transfer's postings sum to zero. */
+  amount_minor: Int8;
+  created_at: Int8;
+}
+
+export interface RefundsTable {
+  id: string;
+  payment_id: string;
+  token: string;
+  merchant_id: string;
+  amount_minor: Int8;
+  currency: string;
+  status: string; // pending | succeeded | failed
+  reason: string | null;
+  created_at: Int8;
+  completed_at: Int8 | null;
+}
+
+export interface SettlementBatchesTable {
+  id: string;
+  merchant_id: string;
+  date: string; // YYYY-MM-DD in the gateway's time zone
+  currency: string;
+  gross_minor: Int8;
+  fees_minor: Int8;
+  emi_minor: Int8;
+  refunds_minor: Int8;
+  net_minor: Int8;
+  payment_count: number;
+  refund_count: number;
+  created_at: Int8;
+}
+
 export interface Database {
   demo_orders: DemoOrdersTable;
   users: UsersTable;
@@ -186,6 +250,11 @@ export interface Database {
   currency_rates: CurrencyRatesTable;
   emi_banks: EmiBanksTable;
   settings: SettingsTable;
+  ledger_transfers: LedgerTransfersTable;
+  ledger_postings: LedgerPostingsTable;
+  refunds: RefundsTable;
+  settlement_batches: SettlementBatchesTable;
+  api_idempotency: ApiIdempotencyTable;
 }
 
 // Kept for future tables with generated keys.

@@ -182,6 +182,8 @@ export const RECORD_FIELDS = [
   'init_time',
   'txn_time',
   'customer_details',
+  // Section 9 (ours): the succeeded refunds so far, "0.00" when none.
+  'refunded_amount_bdt',
 ] as const;
 
 /** Where section 7 allows null. */

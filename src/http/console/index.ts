@@ -5,6 +5,7 @@ import { consoleSessions } from './session.js';
 import { publicConsoleRoutes } from './public-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
+import { settlementRoutes } from './settlement-routes.js';
 
 export interface ConsoleDeps {
   gw: Gateway;
@@ -19,4 +20,5 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
   await publicConsoleRoutes(app, deps);
   await adminRoutes(app, deps);
   await dashboardRoutes(app, deps);
+  await settlementRoutes(app, deps);
 }

@@ -15,6 +15,7 @@ const NAV: Record<'admin' | 'dashboard', [string, string][]> = {
     ['/admin', 'Applications'],
     ['/admin/merchants', 'Merchants'],
     ['/admin/payments', 'Payments'],
+    ['/admin/settlements', 'Settlements'],
     ['/admin/rates', 'Currency rates'],
     ['/admin/maintenance', 'Maintenance'],
     ['/admin/audit', 'Audit log'],
@@ -22,6 +23,7 @@ const NAV: Record<'admin' | 'dashboard', [string, string][]> = {
   dashboard: [
     ['/dashboard', 'Overview'],
     ['/dashboard/payments', 'Payments'],
+    ['/dashboard/settlements', 'Settlements'],
     ['/dashboard/credentials', 'Credentials'],
     ['/dashboard/team', 'Team'],
   ],

@@ -6,6 +6,7 @@ import type { ReferenceCache } from '../../app/reference-cache.js';
 import { decodeLegacyBody } from './body.js';
 import { serializeCheckPayment, serializeError, serializeInitSuccess, toCheckPaymentRecord } from './wire.js';
 import { renderAbortPage } from './abort-page.js';
+import { LEGACY_SCHEMAS } from './docs.js';
 
 export interface LegacyRouteDeps {
   publicUrl: string;
@@ -42,31 +43,31 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
     reply.header('cache-control', 'no-store').type(JSON_TYPE);
     return why === undefined ? openBody : JSON.stringify({ selectedServer: false, statusMsg: why });
   };
-  app.get('/check-server', checkServer);
-  app.post('/check-server', checkServer);
+  app.get('/check-server', LEGACY_SCHEMAS.checkServer, checkServer);
+  app.post('/check-server', LEGACY_SCHEMAS.checkServer, checkServer);
 
-  app.post('/init-payment-process', async (req, reply) => {
+  app.post('/init-payment-process', LEGACY_SCHEMAS.initPayment, async (req, reply) => {
     const fields = await decodeLegacyBody(req.headers['content-type'], req.body as Buffer | undefined);
     const { token } = await deps.initPayment(fields, req.ip);
     reply.type(JSON_TYPE);
     return serializeInitSuccess({ statusCode: '1000', statusMsg: 'Success', token });
   });
 
-  app.post('/check-payment', async (req, reply) => {
+  app.post('/check-payment', LEGACY_SCHEMAS.checkPayment, async (req, reply) => {
     const fields = await decodeLegacyBody(req.headers['content-type'], req.body as Buffer | undefined);
     const payment = await deps.checkPayment(fields);
     reply.type(JSON_TYPE);
     return serializeCheckPayment(toCheckPaymentRecord(payment, deps.formatTime));
   });
 
-  app.get('/get-emi-bank-list', async (_req, reply) => {
+  app.get('/get-emi-bank-list', LEGACY_SCHEMAS.emiBanks, async (_req, reply) => {
     const emiBankList: Record<string, string> = {};
     for (const b of deps.reference.current().emiBanks) emiBankList[b.key] = b.name;
     reply.type(JSON_TYPE);
     return JSON.stringify({ emiBankList });
   });
 
-  app.get('/abort', async (_req, reply) => {
+  app.get('/abort', LEGACY_SCHEMAS.abort, async (_req, reply) => {
     reply.type('text/html; charset=utf-8');
     return renderAbortPage();
   });

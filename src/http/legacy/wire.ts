@@ -3,7 +3,7 @@ import { formatBps, formatMinor, formatRate } from '../../domain/money.js';
 import { PAYMENT_METHOD_CODES, txnStatusOf, type Payment } from '../../domain/payment.js';
 
 /** The check-payment record's fields in the order of PROTOCOL.md section 7. All strings or null. */
-const RECORD_FIELDS = [
+export const RECORD_FIELDS = [
   'wmx_id',
   'ref_id',
   'token',
@@ -31,6 +31,8 @@ const RECORD_FIELDS = [
   'init_time',
   'txn_time',
   'customer_details',
+  // Ours (PROTOCOL.md section 9): appended so every legacy field keeps its place.
+  'refunded_amount_bdt',
 ] as const;
 
 export type CheckPaymentRecord = Record<(typeof RECORD_FIELDS)[number], string | null> & { statusCode: 1000 | 1008 };
@@ -65,6 +67,7 @@ export function toCheckPaymentRecord(p: Payment, formatTime: (ms: number) => str
     init_time: formatTime(p.initAt),
     txn_time: p.txnAt === null ? null : formatTime(p.txnAt),
     customer_details: p.customerDetails,
+    refunded_amount_bdt: formatMinor(p.refundedMinor ?? 0n),
     statusCode: txnStatus === '1000' ? 1000 : 1008,
   };
 }

@@ -18,7 +18,10 @@ export interface SiteDeps {
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const t = translator('en');
 
-/** The home page and /docs: what the gateway is, and the protocol's published tables. */
+/**
+ * The home page and /docs/protocol: what the gateway is, and the protocol's published tables.
+ * /docs itself is the API reference (Swagger UI over the OpenAPI document, src/http/api/openapi.ts).
+ */
 export async function siteRoutes(app: FastifyInstance, deps: SiteDeps): Promise<void> {
   const home = layout(
     { lang: 'en', t, title: 'wmx-gateway', sandbox: deps.mode === 'sandbox' },
@@ -27,15 +30,15 @@ export async function siteRoutes(app: FastifyInstance, deps: SiteDeps): Promise<
 Merchants call <code>check-server</code>, <code>init-payment-process</code> and <code>check-payment</code>; customers pay on the hosted page by card, mobile wallet, internet banking or EMI.</p>
 <ul>
 ${deps.demoAvailable ? html`<li><a href="/demo">Try the demo shop</a>: a whole sandbox payment in a minute.</li>` : ''}
-<li><a href="/docs">Documentation</a>: endpoints, error codes, payment codes and sandbox test instruments.</li>
-<li><a href="/docs#protocol">The merchant protocol</a> (base URL <code>${deps.publicUrl}</code>).</li>
+<li><a href="/docs/protocol">The merchant protocol</a> (base URL <code>${deps.publicUrl}</code>): endpoints, error codes, payment codes and sandbox test instruments.</li>
+<li><a href="/docs">API reference</a>: the JSON API (<code>/api/v1</code>: payments, refunds, balance, settlements) and the legacy protocol, from the <a href="/api/v1/openapi.json">OpenAPI document</a>.</li>
 </ul></section>`,
   );
 
   const docs = layout(
     { lang: 'en', t, title: 'wmx-gateway documentation', sandbox: deps.mode === 'sandbox' },
     html`<section id="protocol"><h1>Merchant protocol</h1>
-<p>Base URL: <code>${deps.publicUrl}</code>. Business answers are HTTP 200 JSON; POST bodies may be urlencoded, multipart or JSON.
+<p>Base URL: <code>${deps.publicUrl}</code>. The <a href="/docs">API reference</a> describes these endpoints and the JSON API (<code>/api/v1</code>) field by field. Business answers are HTTP 200 JSON; POST bodies may be urlencoded, multipart or JSON.
 Credentials travel in the body: <code>wmx_id</code>, <code>access_app_key</code> and <code>authorization</code> = <code>Basic base64(username:password)</code>.</p>
 <table><thead><tr><th>Endpoint</th><th>Purpose</th></tr></thead><tbody>
 <tr><td><code>GET /check-server</code></td><td>Where to send init, and the payment page base URL</td></tr>
@@ -68,5 +71,5 @@ check-payment's <code>statusCode</code> is the number 1000 when paid, else 1008.
   const send = (body: string) => (_req: unknown, reply: import('fastify').FastifyReply) =>
     reply.header('content-security-policy', CSP).type('text/html; charset=utf-8').send(body);
   app.get('/', send(home));
-  app.get('/docs', send(docs));
+  app.get('/docs/protocol', send(docs));
 }

@@ -124,6 +124,11 @@ ${details([
 ])}
 <h2>Timeline</h2><p class="hint">Times in ${gw.config.timezone}.</p>
 <ol class="timeline">${timeline}</ol>
+${
+  p.status === 'approved'
+    ? html`<p><a href="/dashboard/payments/${p.token}/refunds">Refunds</a> (refunded so far: ${formatMinor(p.refundedMinor ?? 0n)} BDT)</p>`
+    : ''
+}
 <h2>Check-payment record</h2>
 <p class="hint">What <code>check-payment</code> answers for this token.</p>
 <table id="record"><thead><tr><th scope="col">Field</th><th scope="col">Value</th></tr></thead>

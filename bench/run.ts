@@ -1,0 +1,279 @@
+// `npm run bench`: each hot legacy endpoint's throughput as a ratio to a bare Fastify hello-world
+// measured in the same run on the same machine (DESIGN.md, "Performance habits").
+//
+// The two servers are child processes; autocannon drives them from this process, one target at a
+// time, so at any moment one server and the load generator compete for the CPU. The result is a
+// measurement, never a verdict: the exit code is non-zero only when something is broken (a server
+// does not start, or answers with errors), not when a ratio misses its aim.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  failed,
+  gatewayTargets,
+  helloTarget,
+  measure,
+  stopCurrentLoad,
+  type Measurement,
+  type Target,
+} from './load.js';
+import { cpuWindow, waitForQuiet, type CpuShare } from './cpu-monitor.js';
+import { gitInfo, machineInfo, parseBenchOptions, USAGE, type BenchOptions } from './options.js';
+import { isRunning, stopChild, tail, type Child } from './processes.js';
+import {
+  REPO_ROOT,
+  createScratchDatabase,
+  createTokenPool,
+  startGateway,
+  startHello,
+  type GatewayServer,
+} from './servers.js';
+import { DISTURBED_CORES, baseline, caveats, formatTable, ratioRows, type RatioRow } from './report.js';
+
+class Interrupted extends Error {}
+
+let interrupted = false;
+const onSignal = (signal: NodeJS.Signals) => {
+  if (interrupted) process.exit(130); // a second Ctrl-C: the 'exit' hook still kills the servers
+  interrupted = true;
+  process.stderr.write(`\n${signal}: stopping the benchmark and its servers…\n`);
+  stopCurrentLoad();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const checkInterrupted = () => {
+  if (interrupted) throw new Interrupted('interrupted');
+};
+
+const log = (line = '') => process.stdout.write(line + '\n');
+
+async function main(): Promise<number> {
+  let opts: BenchOptions | 'help';
+  try {
+    opts = parseBenchOptions(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    log(USAGE);
+    return 0;
+  }
+
+  const machine = machineInfo();
+  const database = opts.pgUrl ? 'postgres' : 'sqlite';
+  log(`wmx-gateway load benchmark — ${new Date().toISOString()}`);
+  log(
+    `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMb} MB, ${machine.os}, node ${machine.node}`,
+  );
+  log(
+    `note: only ${machine.cores} cores — autocannon (this process) and the server under test share them, so the ` +
+      `absolute req/s say as much about the load generator as about the server; compare the ratios.`,
+  );
+  log(
+    `settings: ${opts.connections} connections, ${opts.warmupS} s warm-up + ${opts.durationS} s per endpoint, ` +
+      `token pool ${opts.poolSize}, database ${database}${database === 'sqlite' ? ' (WAL, synchronous=FULL)' : ''}`,
+  );
+  log(`gateway: ${opts.mainJs}`);
+  const idle = cpuWindow(undefined);
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = idle();
+  if (before.other !== null) {
+    const busy = before.other + (before.client ?? 0);
+    log(
+      `before the run the machine was using ${busy.toFixed(2)} of ${machine.cores} cores` +
+        (busy > 0.3 ? ' — it is busy: expect disturbed figures' : ''),
+    );
+  }
+  log();
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wmx-bench-'));
+  // Also on a forced exit (second Ctrl-C); the servers are killed by the hook in processes.ts.
+  if (!opts.keepData) process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const children: Child[] = [];
+  const allRunning = () => children.every(isRunning);
+  /** A server that died (crashed, or killed from outside) ends the run: every later figure would be void. */
+  const checkChildren = () => {
+    for (const c of children) {
+      if (isRunning(c)) continue;
+      const how = c.proc.signalCode ? `killed by ${c.proc.signalCode}` : `exit code ${c.proc.exitCode}`;
+      throw new Error(`${c.name} (pid ${c.proc.pid}) died during the run (${how}):\n${tail(c.output())}`);
+    }
+  };
+  let dropDb: (() => Promise<void>) | undefined;
+  const problems: string[] = [];
+  const measured: Measurement[] = [];
+  const warmups: Measurement[] = [];
+
+  try {
+    const hello = await startHello();
+    children.push(hello.child);
+    log(`hello-world  ${hello.url}  (pid ${hello.child.proc.pid})`);
+    checkInterrupted();
+
+    let databaseUrl = `sqlite:${path.join(dataDir, 'wmx.db')}`;
+    if (opts.pgUrl) {
+      const scratch = await createScratchDatabase(opts.pgUrl);
+      dropDb = scratch.drop;
+      databaseUrl = scratch.url;
+      log(`postgres     scratch database ${scratch.name}`);
+    }
+    const gw: GatewayServer = await startGateway({ mainJs: opts.mainJs, dataDir, databaseUrl });
+    children.push(gw.child);
+    log(`gateway      ${gw.url}  (pid ${gw.child.proc.pid}, data ${dataDir}), demo merchant ${gw.merchant.wmx_id}`);
+    checkInterrupted();
+
+    const poolStart = performance.now();
+    const tokens = await createTokenPool(gw.url, gw.merchant, opts.poolSize);
+    log(`token pool   ${tokens.length} payments in ${((performance.now() - poolStart) / 1000).toFixed(1)} s`);
+    log();
+
+    // hello-world first and last: the baseline is their mean, and their difference shows drift.
+    const targets: Target[] = [
+      helloTarget(hello.url, hello.child.proc.pid),
+      ...gatewayTargets(gw.url, gw.merchant, tokens, gw.child.proc.pid),
+      { ...helloTarget(hello.url, hello.child.proc.pid), name: 'hello-world (end)' },
+    ];
+    // On a shared machine (--wait-quiet) a run that another workload disturbed is measured again,
+    // up to twice, and the least disturbed attempt is kept.
+    const attempts = opts.waitQuietS > 0 ? 3 : 1;
+    for (const t of targets) {
+      let best: Measurement | undefined;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        checkInterrupted();
+        if (opts.waitQuietS > 0) {
+          const waited = await waitForQuiet(opts.waitQuietS, () => interrupted || !allRunning());
+          checkInterrupted();
+          checkChildren();
+          if (waited < 0 || waited > 5) {
+            log(
+              waited < 0
+                ? `  (machine still busy after ${opts.waitQuietS} s; going on)`
+                : `  (waited ${waited} s for quiet)`,
+            );
+          }
+        }
+        checkChildren();
+        if (opts.warmupS > 0) {
+          const w = await measure(t, { connections: opts.connections, durationS: opts.warmupS });
+          warmups.push(w);
+          if (failed(w)) problems.push(describeFailure(`${t.name} (warm-up)`, w, t.expects));
+        }
+        checkInterrupted();
+        const m = await measure(t, { connections: opts.connections, durationS: opts.durationS });
+        log(
+          `  ${t.name.padEnd(22)} ${fmt(m.reqPerSec, 0).padStart(9)} req/s  p99 ${fmt(m.latencyMs.p99, 0).padStart(4)} ms` +
+            `  cpu: server ${cores(m.cpu.server)} client ${cores(m.cpu.client)} other ${cores(m.cpu.other)}` +
+            `  (${m.requests} requests${failed(m) ? ', FAILURES' : ''})`,
+        );
+        if (failed(m)) problems.push(describeFailure(t.name, m, t.expects));
+        checkChildren();
+        if (!best || (m.cpu.other ?? 0) < (best.cpu.other ?? 0)) best = m;
+        if ((m.cpu.other ?? 0) <= DISTURBED_CORES) break;
+        if (attempt < attempts) log(`  (disturbed by other processes; measuring ${t.name} again)`);
+      }
+      measured.push(best!); // at least one attempt ran
+    }
+    checkInterrupted();
+  } catch (e) {
+    if (e instanceof Interrupted) problems.push('interrupted before the end');
+    else problems.push(e instanceof Error ? e.message : String(e));
+  } finally {
+    stopCurrentLoad();
+    await Promise.all(children.map((c) => stopChild(c)));
+    if (dropDb) {
+      await dropDb().catch((e: unknown) => problems.push(`could not drop the scratch database: ${String(e)}`));
+    }
+    if (!opts.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const rows = ratioRows(measured);
+  if (rows.length > 0) {
+    log();
+    log(formatTable(rows));
+    log();
+    const base = baseline(measured);
+    log(
+      `ratio = endpoint req/s ÷ hello-world baseline ${base === null ? '-' : fmt(base, 0)} req/s ` +
+        `(mean of the first and last hello-world runs, leaving out a disturbed one); aims are targets, not pass/fail.`,
+    );
+    log('latency resolution is 1 ms (autocannon records whole milliseconds).');
+    log(
+      'cpu = cores used during the run by the server under test / the load generator (this process) / everything else' +
+        (database === 'postgres' ? ' (PostgreSQL included).' : '.'),
+    );
+    for (const c of caveats(rows)) log(`note: ${c}`);
+  }
+  writeJson(opts, { database, rows, warmups, problems, machine, busyBefore: before });
+
+  if (problems.length > 0) {
+    log();
+    log(`BROKEN — ${problems.length} problem(s):`);
+    for (const p of problems) log(`  - ${p.replace(/\n/g, '\n    ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+function describeFailure(name: string, m: Measurement, expects: string): string {
+  const parts = [
+    `${name}: ${m.errors} connection errors (${m.timeouts} timeouts), ${m.non2xx} non-2xx, ` +
+      `${m.badBodies} 2xx bodies without ${expects}, out of ${m.requests}`,
+  ];
+  for (const f of m.failures) parts.push(`  e.g. ${f}`);
+  return parts.join('\n');
+}
+
+function writeJson(
+  opts: BenchOptions,
+  r: {
+    database: string;
+    rows: RatioRow[];
+    warmups: Measurement[];
+    problems: string[];
+    machine: ReturnType<typeof machineInfo>;
+    busyBefore: CpuShare;
+  },
+): void {
+  const doc = {
+    generatedAt: new Date().toISOString(),
+    ok: r.problems.length === 0,
+    machine: r.machine,
+    /** Cores in use (other processes + this one) in the second before the servers started. */
+    busyCoresBefore: r.busyBefore.other === null ? null : r.busyBefore.other + (r.busyBefore.client ?? 0),
+    git: gitInfo(path.dirname(path.dirname(opts.mainJs))),
+    settings: {
+      durationS: opts.durationS,
+      warmupS: opts.warmupS,
+      connections: opts.connections,
+      poolSize: opts.poolSize,
+      waitQuietS: opts.waitQuietS,
+      database: r.database,
+      sqlite: r.database === 'sqlite' ? { journalMode: 'WAL', synchronous: 'FULL' } : undefined,
+      gateway: opts.mainJs,
+      loadGenerator: 'autocannon (parent process), servers in child processes',
+    },
+    helloBaselineReqPerSec: baseline(r.rows),
+    results: r.rows,
+    warmups: r.warmups,
+    caveats: caveats(r.rows),
+    problems: r.problems,
+  };
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, JSON.stringify(doc, null, 2) + '\n');
+  log(`results written to ${path.relative(REPO_ROOT, opts.out) || opts.out}`);
+}
+
+const cores = (n: number | null) => (n === null ? '-' : n.toFixed(2));
+
+const fmt = (n: number, digits: number) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,85 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiIdempotency, StoredResponse } from '../../app/api-idempotency.js';
+import { sha256Hex } from '../../app/crypto.js';
+import { ApiError, sendErrorAnswer, toErrorAnswer } from './errors.js';
+import { merchantOf } from './auth.js';
+
+const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** JSON with object keys sorted at every level: two bodies that mean the same hash the same. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * Runs a POST's work under its Idempotency-Key, if it has one. `work` answers with the status and
+ * the exact body to send; business errors are answers too (they are stored and replayed), while an
+ * unexpected failure is thrown, and then the key is given back.
+ */
+export async function idempotent(
+  idem: ApiIdempotency,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  work: () => Promise<StoredResponse>,
+): Promise<FastifyReply> {
+  const answer = async (): Promise<StoredResponse> => {
+    try {
+      return await work();
+    } catch (err) {
+      const a = toErrorAnswer(err, req);
+      if (a.status >= 500) throw err;
+      return { status: a.status, body: a.body };
+    }
+  };
+  const send = (r: StoredResponse) => reply.code(r.status).type(JSON_TYPE).send(r.body);
+
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return send(await answer());
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (key === undefined || !KEY_RE.test(key)) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      'Idempotency-Key must be 1–255 printable ASCII characters',
+      'Idempotency-Key',
+    );
+  }
+  // The path names the resource (the payment token), the body says what to do with it.
+  const path = req.url.split('?', 1)[0] ?? req.url;
+  const hash = sha256Hex(`${req.method} ${path}\n${canonicalJson(req.body ?? {})}`);
+  const outcome = await idem.run(merchantOf(req).id, key, hash, answer);
+  switch (outcome.kind) {
+    case 'fresh':
+      return send(outcome.response);
+    case 'replay':
+      reply.header('idempotent-replayed', 'true');
+      return send(outcome.response);
+    case 'conflict':
+      return sendErrorAnswer(reply, {
+        status: 409,
+        headers: {},
+        body: JSON.stringify({
+          error: { code: 'idempotency_conflict', message: 'This Idempotency-Key was used with a different request' },
+        }),
+      });
+    case 'in_progress':
+      return sendErrorAnswer(reply, {
+        status: 409,
+        headers: { 'retry-after': '1' },
+        body: JSON.stringify({
+          error: {
+            code: 'idempotency_in_progress',
+            message: 'A request with this Idempotency-Key is still in progress; retry shortly',
+          },
+        }),
+      });
+  }
+}

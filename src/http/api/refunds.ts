@@ -1,0 +1,114 @@
+import type { FastifyInstance } from 'fastify';
+import { parseAmount } from '../../domain/money.js';
+import type { ApiServices } from './services.js';
+import { merchantOf } from './auth.js';
+import { invalid, notFound } from './errors.js';
+import { idempotent } from './idempotency.js';
+import { tokenParams } from './payments.js';
+import { COMMON_ERRORS, SECURITY, errorResponses, withDescription } from './schemas.js';
+import { refundView } from './views.js';
+
+const idempotencyHeaders = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      description:
+        'Makes the POST safe to retry: the same key with the same body answers the first response again (with `Idempotent-Replayed: true`); the same key with another body answers 409. Keys are kept 24 hours.',
+    },
+  },
+} as const;
+
+export async function refundRoutes(app: FastifyInstance, s: ApiServices): Promise<void> {
+  app.post(
+    '/payments/:token/refunds',
+    {
+      schema: {
+        tags: ['Refunds'],
+        summary: 'Refund a payment',
+        description:
+          'Full (`{}`) or partial (`{"amount":"12.50"}`, BDT). Several refunds may be made up to the payment’s BDT amount (the EMI surcharge is not refundable). The bank answers at once: the refund comes back `succeeded` or `failed`.',
+        security: SECURITY,
+        params: tokenParams,
+        headers: idempotencyHeaders,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            amount: {
+              type: 'string',
+              pattern: '^\\d{1,13}(\\.\\d{1,2})?$',
+              description: 'BDT amount with at most 2 decimals; omit to refund everything still refundable.',
+              examples: ['12.50'],
+            },
+          },
+          examples: [{ amount: '12.50' }, {}],
+        },
+        response: {
+          201: {
+            ...withDescription('Refund', 'The refund, as the bank answered it.'),
+            headers: {
+              'idempotent-replayed': {
+                type: 'string',
+                enum: ['true'],
+                description: 'Present when this is a stored earlier answer.',
+              },
+            },
+          },
+          ...errorResponses(400, 404, 409, 413, 415, 422, ...COMMON_ERRORS),
+        },
+      },
+      // Fastify's validation coerces types (5 would pass as "5") and drops unknown fields silently;
+      // money must arrive as text, never a JSON number, and a misspelt field must not go unnoticed.
+      preValidation: async (req) => {
+        const body = req.body;
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) return; // the schema answers that
+        const unknown = Object.keys(body).find((k) => k !== 'amount');
+        if (unknown !== undefined) throw invalid(unknown, `Unknown field ${unknown}`);
+        const amount = (body as { amount?: unknown }).amount;
+        if (amount !== undefined && typeof amount !== 'string')
+          throw invalid('amount', 'amount must be a decimal string such as "12.50"');
+      },
+    },
+    async (req, reply) => {
+      const m = merchantOf(req);
+      const { token } = req.params as { token: string };
+      const body = req.body as { amount?: string };
+      return idempotent(s.idempotency, req, reply, async () => {
+        const amount = body.amount === undefined ? null : parseAmount(body.amount);
+        const refund = await s.refunds.create(m.id, token.toLowerCase(), amount, {
+          kind: 'merchant',
+          id: 'api key',
+          ip: req.ip,
+        });
+        // serializeInput is typed unknown for the status form; it returns the route's serialised string.
+        return { status: 201, body: String(reply.serializeInput(refundView(refund), '201')) };
+      });
+    },
+  );
+
+  app.get(
+    '/refunds/:id',
+    {
+      schema: {
+        tags: ['Refunds'],
+        summary: 'Get a refund',
+        security: SECURITY,
+        params: {
+          type: 'object',
+          required: ['id'],
+          properties: { id: { type: 'string', maxLength: 64, description: 'The refund id (`rfd_…`).' } },
+        },
+        response: { 200: withDescription('Refund', 'The refund.'), ...errorResponses(404, ...COMMON_ERRORS) },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const r = await s.refunds.get(merchantOf(req).id, id);
+      if (!r) throw notFound('Refund');
+      return refundView(r);
+    },
+  );
+}

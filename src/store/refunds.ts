@@ -1,0 +1,195 @@
+import type { Kysely, Selectable } from 'kysely';
+import { refundTransfer } from '../domain/ledger.js';
+import type { Db } from './db.js';
+import { postTransfer } from './ledger.js';
+import type { Database, RefundsTable } from './schema.js';
+
+export type RefundStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface Refund {
+  id: string /* rfd_… */;
+  paymentId: string;
+  token: string;
+  merchantId: string;
+  amountMinor: bigint;
+  currency: 'BDT';
+  status: RefundStatus;
+  reason: string | null;
+  createdAt: number;
+  completedAt: number | null;
+}
+
+export function toRefund(r: Selectable<RefundsTable>): Refund {
+  return {
+    id: r.id,
+    paymentId: r.payment_id,
+    token: r.token,
+    merchantId: r.merchant_id,
+    amountMinor: BigInt(r.amount_minor),
+    currency: 'BDT',
+    status: r.status as RefundStatus, // the column only ever holds RefundStatus values
+    reason: r.reason,
+    createdAt: Number(r.created_at),
+    completedAt: r.completed_at === null ? null : Number(r.completed_at),
+  };
+}
+
+/** Why a reservation was refused: the caller turns it into the coded error. */
+export type ReserveResult =
+  | { ok: true; refund: Refund }
+  | { ok: false; why: 'not_approved' }
+  | { ok: false; why: 'exceeds'; refundableMinor: bigint };
+
+export function createRefundRepo(db: Db) {
+  const k: Kysely<Database> = db.kysely;
+
+  return {
+    /**
+     * Reserves a refund: inserts it `pending` only if the payment is approved and pending +
+     * succeeded refunds + this one stay within `refundableMinor`. On PostgreSQL the payment row is
+     * locked FOR UPDATE first, so concurrent reservations against one payment queue up and each sees
+     * the ones before it; SQLite runs one transaction at a time on its single connection.
+     * `amountMinor` null reserves everything still refundable.
+     */
+    async reserve(r: {
+      id: string;
+      paymentId: string;
+      amountMinor: bigint | null;
+      refundableMinor: bigint;
+      now: number;
+    }): Promise<ReserveResult> {
+      return k.transaction().execute(async (trx) => {
+        let q = trx.selectFrom('payments').select(['status', 'token', 'merchant_id']).where('id', '=', r.paymentId);
+        if (db.dialect === 'postgres') q = q.forUpdate();
+        else {
+          // Another process (the wmx CLI) may share the SQLite file: write first, so this transaction
+          // holds the write lock (waiting out busy_timeout) before it reads, instead of failing with
+          // SQLITE_BUSY when it upgrades a read snapshot another writer has moved past.
+          await trx
+            .updateTable('payments')
+            .set((eb) => ({ refunded_minor: eb.ref('refunded_minor') }))
+            .where('id', '=', r.paymentId)
+            .execute();
+        }
+        const p = await q.executeTakeFirst();
+        if (!p || p.status !== 'approved') return { ok: false, why: 'not_approved' } as const;
+        const used = await trx
+          .selectFrom('refunds')
+          .select((eb) => eb.fn.sum<string | number>('amount_minor').as('total'))
+          .where('payment_id', '=', r.paymentId)
+          .where('status', 'in', ['pending', 'succeeded'])
+          .executeTakeFirst();
+        const left = r.refundableMinor - BigInt(used?.total ?? 0);
+        const amount = r.amountMinor ?? left;
+        if (amount <= 0n || amount > left) return { ok: false, why: 'exceeds', refundableMinor: left } as const;
+        const row = await trx
+          .insertInto('refunds')
+          .values({
+            id: r.id,
+            payment_id: r.paymentId,
+            token: p.token,
+            merchant_id: p.merchant_id,
+            amount_minor: amount,
+            currency: 'BDT',
+            status: 'pending',
+            reason: null,
+            created_at: r.now,
+            completed_at: null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return { ok: true, refund: toRefund(row) } as const;
+      });
+    },
+
+    /**
+     * pending → succeeded, the payment's refunded total and the refund's ledger transfer in one
+     * transaction. The payment row is written first (the same lock order as reserve()), and the
+     * status guard makes a second completion a no-op. undefined: not pending any more.
+     */
+    async succeed(refund: Refund, now: number): Promise<Refund | undefined> {
+      return k
+        .transaction()
+        .execute(async (trx) => {
+          await trx
+            .updateTable('payments')
+            .set((eb) => ({ refunded_minor: eb('refunded_minor', '+', refund.amountMinor) }))
+            .where('id', '=', refund.paymentId)
+            .execute();
+          const row = await trx
+            .updateTable('refunds')
+            .set({ status: 'succeeded', completed_at: now, reason: null })
+            .where('id', '=', refund.id)
+            .where('status', '=', 'pending')
+            .returningAll()
+            .executeTakeFirst();
+          // Throwing rolls the payment's total back with it.
+          if (!row) throw new RefundNotPendingError(refund.id);
+          await postTransfer(trx, refundTransfer(refund), now);
+          return toRefund(row);
+        })
+        .catch((e: unknown) => {
+          if (e instanceof RefundNotPendingError) return undefined;
+          throw e;
+        });
+    },
+
+    /** pending → failed; nothing is posted (no money moved). undefined: not pending any more. */
+    async fail(refundId: string, reason: string, now: number): Promise<Refund | undefined> {
+      const row = await k
+        .updateTable('refunds')
+        .set({ status: 'failed', completed_at: now, reason })
+        .where('id', '=', refundId)
+        .where('status', '=', 'pending')
+        .returningAll()
+        .executeTakeFirst();
+      return row && toRefund(row);
+    },
+
+    async byId(id: string): Promise<Refund | undefined> {
+      const row = await k.selectFrom('refunds').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toRefund(row);
+    },
+
+    async forPayment(paymentId: string): Promise<Refund[]> {
+      const rows = await k
+        .selectFrom('refunds')
+        .selectAll()
+        .where('payment_id', '=', paymentId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toRefund);
+    },
+
+    async sumFor(paymentId: string, statuses: RefundStatus[]): Promise<bigint> {
+      const r = await k
+        .selectFrom('refunds')
+        .select((eb) => eb.fn.sum<string | number>('amount_minor').as('total'))
+        .where('payment_id', '=', paymentId)
+        .where('status', 'in', statuses)
+        .executeTakeFirst();
+      return BigInt(r?.total ?? 0);
+    },
+
+    /** Reserved but not yet answered by the bank, for a merchant's balance. */
+    async pendingTotal(merchantId: string): Promise<bigint> {
+      const r = await k
+        .selectFrom('refunds')
+        .select((eb) => eb.fn.sum<string | number>('amount_minor').as('total'))
+        .where('merchant_id', '=', merchantId)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return BigInt(r?.total ?? 0);
+    },
+  };
+}
+
+export type RefundRepo = ReturnType<typeof createRefundRepo>;
+
+class RefundNotPendingError extends Error {
+  constructor(id: string) {
+    super(`refund ${id} is not pending`);
+    this.name = 'RefundNotPendingError';
+  }
+}

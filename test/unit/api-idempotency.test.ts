@@ -1,0 +1,94 @@
+/**
+ * Idempotency-Key semantics of the JSON API (src/app/api-idempotency.ts) over the real store on an
+ * in-memory SQLite: replay, conflict, waiting for a running first request, giving the key back after
+ * a failure, taking over an abandoned key, and expiry.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createApiIdempotency, type StoredResponse } from '../../src/app/api-idempotency.js';
+import { createIdempotencyStore } from '../../src/store/api-idempotency.js';
+import { openDatabase, type Db } from '../../src/store/db.js';
+import { migrateToLatest } from '../../src/store/migrations.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('API idempotency keys', () => {
+  let db: Db;
+  let clock = Date.now();
+  let n = 0;
+  const key = () => `k${++n}`;
+  const make = (opts: { waitMs?: number; staleMs?: number; ttlMs?: number } = {}) =>
+    createApiIdempotency({ store: createIdempotencyStore(db.kysely), now: () => clock, ...opts });
+  const answer =
+    (status: number, body = `{"n":${Math.random()}}`) =>
+    async (): Promise<StoredResponse> => ({ status, body });
+
+  before(async () => {
+    db = openDatabase('sqlite::memory:');
+    await migrateToLatest(db.kysely, 'sqlite');
+  });
+  after(() => db.close());
+
+  it('replays the stored answer for the same request, and refuses a different one', async () => {
+    const idem = make();
+    const k = key();
+    const first = await idem.run('mer_a', k, 'h1', answer(201));
+    assert.equal(first.kind, 'fresh');
+    const again = await idem.run('mer_a', k, 'h1', async () => assert.fail('must not run twice'));
+    assert.deepEqual(again, { kind: 'replay', response: first.kind === 'fresh' ? first.response : undefined });
+    assert.deepEqual(await idem.run('mer_a', k, 'h2', answer(201)), { kind: 'conflict' });
+    // Keys are per merchant.
+    assert.equal((await idem.run('mer_b', k, 'h2', answer(201))).kind, 'fresh');
+  });
+
+  it('makes a second request wait for the first one’s answer', async () => {
+    const idem = make();
+    const k = key();
+    let runs = 0;
+    const slow = async (): Promise<StoredResponse> => {
+      runs++;
+      await sleep(150);
+      return { status: 201, body: '{"slow":true}' };
+    };
+    const [a, b] = await Promise.all([
+      idem.run('mer_a', k, 'h', slow),
+      (async () => (await sleep(20), idem.run('mer_a', k, 'h', slow)))(),
+    ]);
+    assert.equal(runs, 1);
+    assert.equal(a.kind, 'fresh');
+    assert.deepEqual(b, { kind: 'replay', response: { status: 201, body: '{"slow":true}' } });
+  });
+
+  it('answers in_progress when the first request outlasts the wait', async () => {
+    const idem = make({ waitMs: 50 });
+    const k = key();
+    const first = idem.run('mer_a', k, 'h', async () => (await sleep(300), { status: 201, body: '{}' }));
+    await sleep(10);
+    assert.deepEqual(await idem.run('mer_a', k, 'h', answer(201)), { kind: 'in_progress' });
+    assert.equal((await first).kind, 'fresh');
+  });
+
+  it('gives the key back after a 5xx or a thrown error, so a retry runs again', async () => {
+    const idem = make();
+    const k = key();
+    assert.equal((await idem.run('mer_a', k, 'h', answer(500))).kind, 'fresh');
+    await assert.rejects(
+      idem.run('mer_a', k, 'h', async () => assert.fail('boom')),
+      /boom/,
+    );
+    const retry = await idem.run('mer_a', k, 'h', answer(201, '{"ok":1}'));
+    assert.deepEqual(retry, { kind: 'fresh', response: { status: 201, body: '{"ok":1}' } });
+  });
+
+  it('takes over a key abandoned in progress (a crash), and forgets keys after the TTL', async () => {
+    const idem = make({ staleMs: 60_000, ttlMs: 3_600_000 });
+    const k = key();
+    assert.ok(await createIdempotencyStore(db.kysely).claim('mer_a', k, 'h', clock)); // a request that never finished
+    assert.deepEqual(await make({ waitMs: 30 }).run('mer_a', k, 'h', answer(201)), { kind: 'in_progress' });
+    clock += 60_000;
+    assert.equal((await idem.run('mer_a', k, 'h', answer(201))).kind, 'fresh');
+    assert.equal((await idem.run('mer_a', k, 'other', answer(201))).kind, 'conflict');
+    clock += 3_600_000;
+    assert.equal((await idem.run('mer_a', k, 'other', answer(201))).kind, 'fresh', 'an expired key is free again');
+  });
+});
