@@ -10,7 +10,13 @@ export default tseslint.config(
     files: ['public/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { document: 'readonly', window: 'readonly', setTimeout: 'readonly', fetch: 'readonly', Chart: 'readonly' },
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        setTimeout: 'readonly',
+        fetch: 'readonly',
+        Chart: 'readonly',
+      },
     },
   },
   {

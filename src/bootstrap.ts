@@ -73,7 +73,9 @@ export const sandboxAdminFile = (config: Config): string => path.join(config.dat
  * In sandbox mode the first start also makes an operator account for /admin and prints its
  * password once (kept, like the demo merchant, in an owner-only file in the data folder).
  */
-export async function ensureSandboxAdmin(gw: Gateway): Promise<{ email: string; password: string; created: boolean; file: string }> {
+export async function ensureSandboxAdmin(
+  gw: Gateway,
+): Promise<{ email: string; password: string; created: boolean; file: string }> {
   const file = sandboxAdminFile(gw.config);
   const email = 'admin@sandbox.local';
   try {
@@ -85,7 +87,15 @@ export async function ensureSandboxAdmin(gw: Gateway): Promise<{ email: string; 
   const existing = await gw.accounts.findByEmail('admin', email);
   const password = crypto.randomBytes(15).toString('base64url');
   if (existing) await gw.accounts.setPassword(existing.id, password);
-  else await gw.accounts.createUser({ kind: 'admin', email, password, name: 'Sandbox operator', merchantId: null, role: 'admin' });
+  else
+    await gw.accounts.createUser({
+      kind: 'admin',
+      email,
+      password,
+      name: 'Sandbox operator',
+      merchantId: null,
+      role: 'admin',
+    });
   writePrivateFile(file, JSON.stringify({ email, password }, null, 2) + '\n');
   return { email, password, created: true, file };
 }

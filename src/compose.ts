@@ -84,10 +84,22 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   const ledger = createLedgerRepo(db.kysely);
   const refundRepo = createRefundRepo(db);
   const settlementRepo = createSettlementRepo(db.kysely);
-  const refunds = createRefunds({ payments, refunds: refundRepo, merchantById, acquirerFor, audit, bankTimeoutMs: config.bankTimeoutMs, now });
+  const refunds = createRefunds({
+    payments,
+    refunds: refundRepo,
+    merchantById,
+    acquirerFor,
+    audit,
+    bankTimeoutMs: config.bankTimeoutMs,
+    now,
+  });
   const settlements = createSettlements({ repo: settlementRepo, audit, timezone: config.timezone, formatTime, now });
   const balance = createBalance({ ledger, refunds: refundRepo });
-  const ledgerVerify = createLedgerVerify({ checks: createLedgerChecks(db.kysely), settlements: settlementRepo, timezone: config.timezone });
+  const ledgerVerify = createLedgerVerify({
+    checks: createLedgerChecks(db.kysely),
+    settlements: settlementRepo,
+    timezone: config.timezone,
+  });
 
   return {
     config,

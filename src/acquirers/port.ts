@@ -159,11 +159,9 @@ export const INSTRUMENT_CODES: InstrumentCodeEntry[] = [
 ];
 
 /** The same table keyed by instrument. */
-export const INSTRUMENT_CODE_TABLE: Readonly<Record<InstrumentCodeKey, InstrumentCodeEntry>> =
-  Object.fromEntries(INSTRUMENT_CODES.map((e) => [e.key, e])) as Record<
-    InstrumentCodeKey,
-    InstrumentCodeEntry
-  >; // every key appears once in the list above (unit-tested)
+export const INSTRUMENT_CODE_TABLE: Readonly<Record<InstrumentCodeKey, InstrumentCodeEntry>> = Object.fromEntries(
+  INSTRUMENT_CODES.map((e) => [e.key, e]),
+) as Record<InstrumentCodeKey, InstrumentCodeEntry>; // every key appears once in the list above (unit-tested)
 
 export const WALLET_CODE_KEYS: Readonly<Record<WalletProvider, 'BKASH' | 'NAGAD' | 'ROCKET'>> = {
   bkash: 'BKASH',

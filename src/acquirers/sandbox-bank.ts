@@ -141,9 +141,7 @@ const BRAND_NAMES: Readonly<Record<CardBrand, string>> = {
 };
 
 function groupCard(n: string): string {
-  return n.length === 15
-    ? `${n.slice(0, 4)} ${n.slice(4, 10)} ${n.slice(10)}`
-    : n.replace(/(\d{4})(?=\d)/g, '$1 ');
+  return n.length === 15 ? `${n.slice(0, 4)} ${n.slice(4, 10)} ${n.slice(10)}` : n.replace(/(\d{4})(?=\d)/g, '$1 ');
 }
 
 /** The published sandbox instruments, for docs and the payment page's hints. */
@@ -286,8 +284,7 @@ export function createSandboxBank(opts: SandboxBankOptions = {}): Acquirer {
       isForeign: false,
     };
     // The form validates all of this first; the bank re-checks rather than trusting its caller.
-    if (brand === undefined || !luhnValid(card.digits))
-      return declined(info, 'Declined: invalid card number');
+    if (brand === undefined || !luhnValid(card.digits)) return declined(info, 'Declined: invalid card number');
     if (expiryInPast({ month: card.expMonth, year: card.expYear }, now())) {
       return declined(info, 'Declined: expired card');
     }
@@ -367,9 +364,7 @@ export function createSandboxBank(opts: SandboxBankOptions = {}): Acquirer {
       if (asciiDigits(otp).trim() !== SANDBOX_OTP) {
         return { outcome: 'retry', info: state.info, field: 'otp', message: 'Wrong one-time password' };
       }
-      return state.o === 'approve'
-        ? approved(state.info)
-        : declined(state.info, 'Declined: authentication failed');
+      return state.o === 'approve' ? approved(state.info) : declined(state.info, 'Declined: authentication failed');
     },
 
     async refund(req, signal) {

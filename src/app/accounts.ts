@@ -52,13 +52,27 @@ export function createAccounts(db: Kysely<Database>, now: () => number = Date.no
     const t = now();
     await db
       .insertInto('sessions')
-      .values({ id_hash: sha256Hex(token), user_id: user.id, csrf_token: csrfToken, ip, created_at: t, expires_at: t + SESSION_TTL_MS })
+      .values({
+        id_hash: sha256Hex(token),
+        user_id: user.id,
+        csrf_token: csrfToken,
+        ip,
+        created_at: t,
+        expires_at: t + SESSION_TTL_MS,
+      })
       .execute();
     return { token, session: { user, csrfToken, expiresAt: t + SESSION_TTL_MS } };
   }
 
   return {
-    async createUser(input: { kind: UserKind; email: string; password: string; name: string; merchantId: string | null; role: Role }): Promise<User> {
+    async createUser(input: {
+      kind: UserKind;
+      email: string;
+      password: string;
+      name: string;
+      merchantId: string | null;
+      role: Role;
+    }): Promise<User> {
       const user: User = {
         id: newId('adm').replace('adm_', 'usr_'),
         email: input.email.trim().toLowerCase(),
@@ -87,13 +101,27 @@ export function createAccounts(db: Kysely<Database>, now: () => number = Date.no
     },
 
     async findByEmail(kind: UserKind, email: string): Promise<User | undefined> {
-      const r = await db.selectFrom('users').selectAll().where('kind', '=', kind).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+      const r = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('kind', '=', kind)
+        .where('email', '=', email.trim().toLowerCase())
+        .executeTakeFirst();
       return r && toUser(r);
     },
 
     async listTeam(merchantId: string): Promise<(User & { lastLoginAt: number | null; createdAt: number })[]> {
-      const rows = await db.selectFrom('users').selectAll().where('merchant_id', '=', merchantId).orderBy('created_at').execute();
-      return rows.map((r) => ({ ...toUser(r), lastLoginAt: r.last_login_at === null ? null : Number(r.last_login_at), createdAt: Number(r.created_at) }));
+      const rows = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('merchant_id', '=', merchantId)
+        .orderBy('created_at')
+        .execute();
+      return rows.map((r) => ({
+        ...toUser(r),
+        lastLoginAt: r.last_login_at === null ? null : Number(r.last_login_at),
+        createdAt: Number(r.created_at),
+      }));
     },
 
     /**
@@ -104,7 +132,12 @@ export function createAccounts(db: Kysely<Database>, now: () => number = Date.no
       const tries = (attemptsByIp.get(ip) ?? 0) + 1;
       attemptsByIp.set(ip, tries);
       if (tries > LOGIN_ATTEMPTS_PER_IP_PER_MINUTE) return { ok: false, reason: 'rate_limited', retryAfterMs: 60_000 };
-      const row = await db.selectFrom('users').selectAll().where('kind', '=', kind).where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('kind', '=', kind)
+        .where('email', '=', email.trim().toLowerCase())
+        .executeTakeFirst();
       const passwordOk = await verifyPassword(password, row?.password_hash ?? null);
       if (!row) return { ok: false, reason: 'invalid' };
       const t = now();
@@ -120,7 +153,11 @@ export function createAccounts(db: Kysely<Database>, now: () => number = Date.no
           .execute();
         return lock ? { ok: false, reason: 'locked', retryAfterMs: LOCKOUT_MS } : { ok: false, reason: 'invalid' };
       }
-      await db.updateTable('users').set({ failed_logins: 0, locked_until: null, last_login_at: t }).where('id', '=', row.id).execute();
+      await db
+        .updateTable('users')
+        .set({ failed_logins: 0, locked_until: null, last_login_at: t })
+        .where('id', '=', row.id)
+        .execute();
       const { token, session } = await createSession(toUser(row), ip);
       return { ok: true, token, session };
     },
@@ -145,7 +182,11 @@ export function createAccounts(db: Kysely<Database>, now: () => number = Date.no
     },
 
     async setPassword(userId: string, password: string): Promise<void> {
-      await db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', userId).execute();
+      await db
+        .updateTable('users')
+        .set({ password_hash: await hashPassword(password) })
+        .where('id', '=', userId)
+        .execute();
       await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
     },
   };

@@ -26,12 +26,20 @@ export interface AuditEntry {
 /** The audit log of every admin and merchant action: who, what, when, from which address. */
 export function createAuditLog(db: Kysely<Database>, now: () => number = Date.now) {
   return {
-    async record(actor: Actor, action: string, merchantId: string | null, detail: Record<string, unknown> = {}): Promise<void> {
+    async record(
+      actor: Actor,
+      action: string,
+      merchantId: string | null,
+      detail: Record<string, unknown> = {},
+    ): Promise<void> {
       // seq orders the log; two writers racing for the same number retry with the next one.
       for (let attempt = 0; ; attempt++) {
         try {
           await db.transaction().execute(async (trx) => {
-            const last = await trx.selectFrom('audit_log').select((eb) => eb.fn.max('seq').as('m')).executeTakeFirst();
+            const last = await trx
+              .selectFrom('audit_log')
+              .select((eb) => eb.fn.max('seq').as('m'))
+              .executeTakeFirst();
             await trx
               .insertInto('audit_log')
               .values({
@@ -54,7 +62,11 @@ export function createAuditLog(db: Kysely<Database>, now: () => number = Date.no
       }
     },
     async list(filter: { merchantId?: string; limit?: number; beforeSeq?: number } = {}): Promise<AuditEntry[]> {
-      let q = db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(filter.limit ?? 100);
+      let q = db
+        .selectFrom('audit_log')
+        .selectAll()
+        .orderBy('seq', 'desc')
+        .limit(filter.limit ?? 100);
       if (filter.merchantId) q = q.where('merchant_id', '=', filter.merchantId);
       if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
       const rows = await q.execute();

@@ -49,7 +49,10 @@ export function safeEqual(a: string, b: string): boolean {
 
 /** AES-256-GCM with a key derived from the server secret: for secrets the gateway must use, not only check. */
 export function createSealer(serverSecret: string) {
-  const key = crypto.createHash('sha256').update('wmx-seal-v1\0' + serverSecret).digest();
+  const key = crypto
+    .createHash('sha256')
+    .update('wmx-seal-v1\0' + serverSecret)
+    .digest();
   return {
     seal(plain: string): string {
       const iv = crypto.randomBytes(12);

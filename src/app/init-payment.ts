@@ -67,7 +67,8 @@ export function createInitPayment(deps: InitPaymentDeps) {
 
   return async function initPayment(f: Fields, requestIp: string): Promise<{ token: string }> {
     const state = deps.reference.current();
-    if (state.maintenance !== undefined) throw new WmxError('3001', `Gateway is under maintenance: ${state.maintenance}`);
+    if (state.maintenance !== undefined)
+      throw new WmxError('3001', `Gateway is under maintenance: ${state.maintenance}`);
     const merchant = await deps.auth.authenticate(f);
 
     const merchantOrderId = text(f, 'merchant_order_id', 64, true);
@@ -96,7 +97,8 @@ export function createInitPayment(deps: InitPaymentDeps) {
     checkCallbackUrl(merchant, callbackUrl);
 
     const extraJsonRaw = f.extra_json;
-    if (extraJsonRaw !== undefined && extraJsonRaw.length > 4096) throw fieldInvalid('extra_json', 'longer than 4096 characters');
+    if (extraJsonRaw !== undefined && extraJsonRaw.length > 4096)
+      throw fieldInvalid('extra_json', 'longer than 4096 characters');
     if (extraJsonRaw?.includes('\u0000')) throw fieldInvalid('extra_json', 'contains a NUL character');
     // Kept exactly as received, the empty string included (PROTOCOL.md section 4); null only when absent.
     const extraJson = extraJsonRaw ?? null;
@@ -109,7 +111,16 @@ export function createInitPayment(deps: InitPaymentDeps) {
     const feeBps = merchant.feesBps.card;
 
     const fingerprint = sha256Hex(
-      JSON.stringify([merchantOrderId, appName, customer, productDesc, formatMinor(amountMinor), currency, callbackUrl, extraJson]),
+      JSON.stringify([
+        merchantOrderId,
+        appName,
+        customer,
+        productDesc,
+        formatMinor(amountMinor),
+        currency,
+        callbackUrl,
+        extraJson,
+      ]),
     );
     const t = now();
     const payment: Payment = {
@@ -196,5 +207,6 @@ function checkCallbackUrl(m: Merchant, value: string): void {
   }
   if (url.username || url.password) throw fieldInvalid('callback_url', 'must not carry credentials');
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!callbackHostAllowed(m, host)) throw new WmxError('2007', `callback_url host ${host} is not registered for this merchant`, 'callback_url');
+  if (!callbackHostAllowed(m, host))
+    throw new WmxError('2007', `callback_url host ${host} is not registered for this merchant`, 'callback_url');
 }

@@ -88,7 +88,12 @@ export function createPay(deps: PayDeps) {
       result = { outcome: 'declined', info: st.info, reason: BANK_TIMEOUT_REASON };
     }
 
-    const finish = async (status: 'approved' | 'declined', details: string, info: InstrumentInfo, authCode: string | null) => {
+    const finish = async (
+      status: 'approved' | 'declined',
+      details: string,
+      info: InstrumentInfo,
+      authCode: string | null,
+    ) => {
       const amountBdt = claimed.amountBdtMinor;
       const emiBps = st.emi ? (EMI_RATES_BPS[st.emi.period] ?? 0) : 0;
       const emiCharge = percentOf(amountBdt, emiBps);
@@ -145,12 +150,20 @@ export function createPay(deps: PayDeps) {
           attempts,
         });
         if (!p) return current(claimed.token, claimed);
-        return { kind: 'retry', payment: p, field: result.field, message: result.message, attemptsLeft: MAX_ATTEMPTS - attempts };
+        return {
+          kind: 'retry',
+          payment: p,
+          field: result.field,
+          message: result.message,
+          attemptsLeft: MAX_ATTEMPTS - attempts,
+        };
       }
     }
   }
 
-  async function begin(token: string): Promise<{ p: Payment; merchant: Merchant; acquirer: Acquirer } | PayResult | undefined> {
+  async function begin(
+    token: string,
+  ): Promise<{ p: Payment; merchant: Merchant; acquirer: Acquirer } | PayResult | undefined> {
     const p = await load(token);
     if (!p) return undefined;
     if (p.status !== 'pending') return { kind: 'final', payment: p };
@@ -162,7 +175,12 @@ export function createPay(deps: PayDeps) {
 
   return {
     /** Customer submitted an instrument. undefined: unknown token. */
-    async submit(token: string, instrument: Instrument, emi: EmiChoice | null, pageExtra: string | null): Promise<PayResult | undefined> {
+    async submit(
+      token: string,
+      instrument: Instrument,
+      emi: EmiChoice | null,
+      pageExtra: string | null,
+    ): Promise<PayResult | undefined> {
       const b = await begin(token);
       if (!b || 'kind' in b) return b;
       const claimed = await deps.payments.claim(token, deps.now(), lease);
@@ -177,7 +195,11 @@ export function createPay(deps: PayDeps) {
         claimed,
         b.merchant,
         st,
-        (signal) => b.acquirer.authorize({ paymentId: claimed.id, amountMinor: bankAmountWith(claimed, st.emi), currency: 'BDT', instrument }, signal),
+        (signal) =>
+          b.acquirer.authorize(
+            { paymentId: claimed.id, amountMinor: bankAmountWith(claimed, st.emi), currency: 'BDT', instrument },
+            signal,
+          ),
         pageExtra,
       );
     },

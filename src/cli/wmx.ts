@@ -56,7 +56,17 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-type Values = { date?: string; email?: string; password?: string; name?: string; domain?: string[]; sandbox?: boolean; 'no-emi'?: boolean; json?: boolean; message?: string };
+type Values = {
+  date?: string;
+  email?: string;
+  password?: string;
+  name?: string;
+  domain?: string[];
+  sandbox?: boolean;
+  'no-emi'?: boolean;
+  json?: boolean;
+  message?: string;
+};
 
 async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> {
   const [group, verb, arg] = pos;
@@ -80,7 +90,11 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
         sandbox: v.sandbox ?? false,
         emiAllowed: !v['no-emi'],
       });
-      await gw.audit.record(CLI_ACTOR, 'merchant.created', merchant.id, { name: merchant.name, sandbox: merchant.sandbox, domains: merchant.domains });
+      await gw.audit.record(CLI_ACTOR, 'merchant.created', merchant.id, {
+        name: merchant.name,
+        sandbox: merchant.sandbox,
+        domains: merchant.domains,
+      });
       if (v.json) print(JSON.stringify(credentials));
       else {
         print(`Merchant "${merchant.name}" created (${merchant.sandbox ? 'sandbox' : 'live'}, active).`);
@@ -146,7 +160,8 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
       if (!currency || !/^[A-Z]{3}$/.test(currency) || rate === undefined) {
         throw new UsageError('rates set needs a 3-letter currency and a positive rate with at most 6 decimals');
       }
-      if (currency === 'BDT' && rate !== 1_000_000n) throw new UsageError('BDT is the settlement currency; its rate is 1');
+      if (currency === 'BDT' && rate !== 1_000_000n)
+        throw new UsageError('BDT is the settlement currency; its rate is 1');
       await gw.onboarding.setRate(currency, rate, CLI_ACTOR);
       print(`${currency} = ${formatRate(rate)} BDT (new payments lock this rate at init).`);
       return 0;
@@ -155,8 +170,16 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
       if (!v.email || !v.password) throw new UsageError('admin create needs --email and --password');
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v.email)) throw new UsageError('--email is not an email address');
       if (v.password.length < 12) throw new UsageError('--password must be at least 12 characters');
-      if (await gw.accounts.findByEmail('admin', v.email)) throw new UsageError(`an admin with email ${v.email} exists`);
-      const u = await gw.accounts.createUser({ kind: 'admin', email: v.email, password: v.password, name: v.name ?? v.email, merchantId: null, role: 'admin' });
+      if (await gw.accounts.findByEmail('admin', v.email))
+        throw new UsageError(`an admin with email ${v.email} exists`);
+      const u = await gw.accounts.createUser({
+        kind: 'admin',
+        email: v.email,
+        password: v.password,
+        name: v.name ?? v.email,
+        merchantId: null,
+        role: 'admin',
+      });
       await gw.audit.record(CLI_ACTOR, 'admin.created', null, { email: u.email });
       print(`Admin ${u.email} created; log in at /admin.`);
       return 0;

@@ -69,11 +69,13 @@ export function validateRegistration(
   if (domains.length > 10) errors.domains = 'At most 10 domains.';
   const contactName = need('contact_name', 120, 'contact name');
   const email = i.email.trim().toLowerCase();
-  if (!EMAIL_RE.test(email) || email.length > 254) errors.email = 'Enter a valid email address, e.g. owner@example.com.';
+  if (!EMAIL_RE.test(email) || email.length > 254)
+    errors.email = 'Enter a valid email address, e.g. owner@example.com.';
   const phone = normaliseBdPhone(i.phone);
   if (!phone) errors.phone = 'Enter a Bangladeshi mobile number, e.g. 01712345678 or +8801712345678.';
   const businessType = i.business_type.trim();
-  if (!(BUSINESS_TYPES as readonly string[]).includes(businessType)) errors.business_type = 'Choose the type of business.';
+  if (!(BUSINESS_TYPES as readonly string[]).includes(businessType))
+    errors.business_type = 'Choose the type of business.';
   const tradeLicence = i.trade_licence.trim();
   if (!/^[A-Za-z0-9][A-Za-z0-9/-]{3,39}$/.test(tradeLicence)) {
     errors.trade_licence = 'Enter the trade licence number (4 to 40 letters, digits, / or -).';

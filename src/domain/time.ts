@@ -23,7 +23,14 @@ export function createTimeFormatter(timeZone: string): (epochMs: number) => stri
       const at = bucket * QUARTER;
       const p: Record<string, string> = {};
       for (const part of fmt.formatToParts(at)) p[part.type] = part.value;
-      const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+      const wall = Date.UTC(
+        Number(p.year),
+        Number(p.month) - 1,
+        Number(p.day),
+        Number(p.hour),
+        Number(p.minute),
+        Number(p.second),
+      );
       off = wall - at;
       if (offsets.size > 10_000) offsets.clear();
       offsets.set(bucket, off);

@@ -147,7 +147,9 @@ const migrations: Record<string, Migration> = {
       ];
       let i = 0;
       for (const [key, name] of banks) {
-        await sql`insert into emi_banks (bank_key, name, sort_order, active) values (${key}, ${name}, ${i++}, 1)`.execute(db);
+        await sql`insert into emi_banks (bank_key, name, sort_order, active) values (${key}, ${name}, ${i++}, 1)`.execute(
+          db,
+        );
       }
     },
   },
@@ -267,10 +269,26 @@ migrations['0004_console'] = {
       .execute();
 
     // Dashboard search and filters by merchant.
-    await db.schema.createIndex('payments_merchant_status_idx').on('payments').columns(['merchant_id', 'status', 'init_at']).execute();
-    await db.schema.createIndex('payments_merchant_order_idx').on('payments').columns(['merchant_id', 'merchant_order_id']).execute();
-    await db.schema.createIndex('payments_merchant_phone_idx').on('payments').columns(['merchant_id', 'customer_phone']).execute();
-    await db.schema.createIndex('payments_merchant_email_idx').on('payments').columns(['merchant_id', 'customer_email']).execute();
+    await db.schema
+      .createIndex('payments_merchant_status_idx')
+      .on('payments')
+      .columns(['merchant_id', 'status', 'init_at'])
+      .execute();
+    await db.schema
+      .createIndex('payments_merchant_order_idx')
+      .on('payments')
+      .columns(['merchant_id', 'merchant_order_id'])
+      .execute();
+    await db.schema
+      .createIndex('payments_merchant_phone_idx')
+      .on('payments')
+      .columns(['merchant_id', 'customer_phone'])
+      .execute();
+    await db.schema
+      .createIndex('payments_merchant_email_idx')
+      .on('payments')
+      .columns(['merchant_id', 'customer_email'])
+      .execute();
   },
 };
 
@@ -297,9 +315,17 @@ migrations['0005_ledger'] = {
       .addColumn('settlement_id', 'text')
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('ledger_transfers_payment_idx').on('ledger_transfers').columns(['payment_id', 'kind']).execute();
+    await db.schema
+      .createIndex('ledger_transfers_payment_idx')
+      .on('ledger_transfers')
+      .columns(['payment_id', 'kind'])
+      .execute();
     await db.schema.createIndex('ledger_transfers_refund_idx').on('ledger_transfers').column('refund_id').execute();
-    await db.schema.createIndex('ledger_transfers_settlement_idx').on('ledger_transfers').column('settlement_id').execute();
+    await db.schema
+      .createIndex('ledger_transfers_settlement_idx')
+      .on('ledger_transfers')
+      .column('settlement_id')
+      .execute();
 
     await db.schema
       .createTable('ledger_postings')
@@ -360,7 +386,11 @@ migrations['0005_ledger'] = {
       .columns(['merchant_id', 'date'])
       .unique()
       .execute();
-    await db.schema.createIndex('settlement_batches_date_idx').on('settlement_batches').columns(['date', 'id']).execute();
+    await db.schema
+      .createIndex('settlement_batches_date_idx')
+      .on('settlement_batches')
+      .columns(['date', 'id'])
+      .execute();
 
     // Settlement sums the approved payments of one day (by txn_at), for every merchant at once.
     await db.schema.createIndex('payments_status_txn_idx').on('payments').columns(['status', 'txn_at']).execute();

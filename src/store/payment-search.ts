@@ -68,9 +68,15 @@ export function createPaymentSearch(db: Kysely<Database>) {
     let q = filtered(f);
     const c = decodeCursor(cursor);
     if (c) {
-      q = q.where((eb) => eb.or([eb('init_at', '<', c.initAt), eb.and([eb('init_at', '=', c.initAt), eb('id', '<', c.id)])]));
+      q = q.where((eb) =>
+        eb.or([eb('init_at', '<', c.initAt), eb.and([eb('init_at', '=', c.initAt), eb('id', '<', c.id)])]),
+      );
     }
-    const rows = await q.orderBy('init_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+    const rows = await q
+      .orderBy('init_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
     const payments = rows.slice(0, limit).map(toPayment);
     return { payments, next: rows.length > limit ? encodeCursor(payments[payments.length - 1]!) : undefined };
   }
@@ -79,7 +85,12 @@ export function createPaymentSearch(db: Kysely<Database>) {
     page,
     /** One payment by its token, only if it belongs to `merchantId` (another merchant's token reads as absent). */
     async byToken(merchantId: string, token: string): Promise<Payment | undefined> {
-      const r = await db.selectFrom('payments').selectAll().where('token', '=', token).where('merchant_id', '=', merchantId).executeTakeFirst();
+      const r = await db
+        .selectFrom('payments')
+        .selectAll()
+        .where('token', '=', token)
+        .where('merchant_id', '=', merchantId)
+        .executeTakeFirst();
       return r && toPayment(r);
     },
     /** Every matching payment, fetched a page at a time: memory stays flat however many there are. */

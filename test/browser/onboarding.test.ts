@@ -53,7 +53,14 @@ for (const dialect of dialects()) {
       t = await startGateway(dialect);
       sink = await startCallbackSink();
       browser = await launchChromium();
-      await t.gw.accounts.createUser({ kind: 'admin', email: 'ops@gateway.test', password: 'operator password 1', name: 'Ops', merchantId: null, role: 'admin' });
+      await t.gw.accounts.createUser({
+        kind: 'admin',
+        email: 'ops@gateway.test',
+        password: 'operator password 1',
+        name: 'Ops',
+        merchantId: null,
+        role: 'admin',
+      });
     });
     after(async () => {
       await browser?.close();
@@ -133,7 +140,10 @@ for (const dialect of dialects()) {
       const csv = await owner.request.get(`${t.url}/dashboard/payments.csv`);
       assert.equal(csv.status(), 200);
       const csvText = await csv.text();
-      assert.ok(csvText.includes(token) && csvText.includes('PADMA-1001') && csvText.includes('1250.50'), 'CSV has the payment');
+      assert.ok(
+        csvText.includes(token) && csvText.includes('PADMA-1001') && csvText.includes('1250.50'),
+        'CSV has the payment',
+      );
       const stats = (await (await owner.request.get(`${t.url}/dashboard/stats.json`)).json()) as {
         days: { date: string; approved: number; volume: string }[];
       };
@@ -156,9 +166,13 @@ for (const dialect of dialects()) {
       await viewerPage.goto(`${t.url}/dashboard/payments/${token}`);
       assert.ok(await viewerPage.getByText('PADMA-1001').first().isVisible(), 'viewer reads the payment');
       const viewerCsrf = await csrfOf(viewerPage);
-      const rotate = await viewer.request.post(`${t.url}/dashboard/credentials/rotate`, { form: { _csrf: viewerCsrf, confirm: 'yes' } });
+      const rotate = await viewer.request.post(`${t.url}/dashboard/credentials/rotate`, {
+        form: { _csrf: viewerCsrf, confirm: 'yes' },
+      });
       assert.equal(rotate.status(), 403, 'viewer cannot rotate');
-      const refund = await viewer.request.post(`${t.url}/dashboard/payments/${token}/refunds`, { form: { _csrf: viewerCsrf, amount: '10.00' } });
+      const refund = await viewer.request.post(`${t.url}/dashboard/payments/${token}/refunds`, {
+        form: { _csrf: viewerCsrf, amount: '10.00' },
+      });
       assert.equal(refund.status(), 403, 'viewer cannot refund');
       assert.equal((await checkPayment(t, creds, token)).json.statusCode, 1000, 'credentials still work');
 

@@ -28,9 +28,15 @@ function callbackForm(html: string): { action: string; fields: Record<string, st
   const form = /<form method="post" action="([^"]*)" data-autosubmit>([\s\S]*?)<\/form>/.exec(html);
   assert.ok(form, 'the result page has a form for the merchant');
   const unescape = (s: string) =>
-    s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    s
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
   const fields: Record<string, string> = {};
-  for (const m of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]!] = unescape(m[2]!);
+  for (const m of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+    fields[m[1]!] = unescape(m[2]!);
   return { action: unescape(form[1]!), fields };
 }
 
@@ -96,7 +102,15 @@ for (const dialect of dialects()) {
       const form = callbackForm(r.text);
       assert.equal(form.action, callback);
       const data = JSON.parse(form.fields.merchant_txn_data!) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(data).sort(), ['amount', 'currency', 'merchant_order_id', 'merchant_ref_id', 'token', 'txn_status', 'wmx_id']);
+      assert.deepEqual(Object.keys(data).sort(), [
+        'amount',
+        'currency',
+        'merchant_order_id',
+        'merchant_ref_id',
+        'token',
+        'txn_status',
+        'wmx_id',
+      ]);
       for (const v of Object.values(data)) assert.equal(typeof v, 'string');
       assert.equal(data.txn_status, '1000');
       assert.equal(data.token, token);
@@ -104,7 +118,10 @@ for (const dialect of dialects()) {
       assert.equal(data.wmx_id, c.wmx_id);
       const sig = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(form.fields.wmx_signature ?? '');
       assert.ok(sig, 'wmx_signature has the t=…,v1=… shape');
-      const expected = crypto.createHmac('sha256', c.signing_secret).update(`${sig[1]}.${form.fields.merchant_txn_data}`).digest('hex');
+      const expected = crypto
+        .createHmac('sha256', c.signing_secret)
+        .update(`${sig[1]}.${form.fields.merchant_txn_data}`)
+        .digest('hex');
       assert.equal(sig[2], expected);
 
       const check = await checkPayment(t, c, token);
@@ -123,19 +140,31 @@ for (const dialect of dialects()) {
       const token = await newToken();
       const shown = await page(`${t.url}/bank-payment-process/${token}/alice01`);
       assert.match(shown.text, /name="extra" value="alice01"/);
-      const r = await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD, extra: 'alice01' });
+      const r = await postPage(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'card',
+        ...CARD,
+        extra: 'alice01',
+      });
       const data = JSON.parse(callbackForm(r.text).fields.merchant_txn_data!) as Record<string, string>;
       assert.equal(data.username, 'alice01');
     });
 
     it('refuses a typo on the form without recording an outcome', async () => {
       const token = await newToken();
-      const luhn = await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD, card_number: '4111 1111 1111 1112' });
+      const luhn = await postPage(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'card',
+        ...CARD,
+        card_number: '4111 1111 1111 1112',
+      });
       assert.equal(luhn.status, 422);
       assert.match(luhn.text, /This card number is not valid/);
       assert.match(luhn.text, /value="4111 1111 1111 1112"/); // kept for correction
       assert.ok(!luhn.text.includes('value="739"'), 'the CVV is never echoed back');
-      const past = await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD, expiry: '01/20' });
+      const past = await postPage(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'card',
+        ...CARD,
+        expiry: '01/20',
+      });
       assert.match(past.text, /This card has expired/);
       const check = await checkPayment(t, c, token);
       assert.equal(check.json.txn_status, null);
@@ -143,7 +172,11 @@ for (const dialect of dialects()) {
 
     it('declines with the bank reason and sends 1001 back', async () => {
       const token = await newToken();
-      const r = await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD, card_number: '4000 0000 0000 9995' });
+      const r = await postPage(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'card',
+        ...CARD,
+        card_number: '4000 0000 0000 9995',
+      });
       assert.match(r.text, /Payment declined/);
       const data = JSON.parse(callbackForm(r.text).fields.merchant_txn_data!) as Record<string, string>;
       assert.equal(data.txn_status, '1001');
@@ -155,7 +188,11 @@ for (const dialect of dialects()) {
 
     it('declines with Bank timeout when the bank does not answer, charging nothing', async () => {
       const token = await newToken();
-      const r = await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD, card_number: '4000 0000 0000 0119' });
+      const r = await postPage(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'card',
+        ...CARD,
+        card_number: '4000 0000 0000 0119',
+      });
       assert.match(r.text, /The bank did not answer in time/);
       const check = await checkPayment(t, c, token);
       assert.equal(check.json.txn_status, '1001');
@@ -164,7 +201,11 @@ for (const dialect of dialects()) {
 
     it('runs the one-time-password step, and three wrong codes decline', async () => {
       const ok = await newToken();
-      const step = await postPage(`${t.url}/bank-payment-process/${ok}/pay`, { method: 'card', ...CARD, card_number: '4000 0000 0000 3220' });
+      const step = await postPage(`${t.url}/bank-payment-process/${ok}/pay`, {
+        method: 'card',
+        ...CARD,
+        card_number: '4000 0000 0000 3220',
+      });
       assert.match(step.text, /<label for="otp">One-time password<\/label>/);
       const wrong = await postPage(`${t.url}/bank-payment-process/${ok}/verify`, { otp: '000000' });
       assert.match(wrong.text, /2 tries left/);
@@ -173,7 +214,11 @@ for (const dialect of dialects()) {
       assert.equal((await checkPayment(t, c, ok)).json.txn_status, '1000');
 
       const bad = await newToken();
-      await postPage(`${t.url}/bank-payment-process/${bad}/pay`, { method: 'card', ...CARD, card_number: '4000 0000 0000 3220' });
+      await postPage(`${t.url}/bank-payment-process/${bad}/pay`, {
+        method: 'card',
+        ...CARD,
+        card_number: '4000 0000 0000 3220',
+      });
       for (let i = 0; i < 3; i++) await postPage(`${t.url}/bank-payment-process/${bad}/verify`, { otp: '111111' });
       const check = await checkPayment(t, c, bad);
       assert.equal(check.json.txn_status, '1001');
@@ -182,7 +227,12 @@ for (const dialect of dialects()) {
 
     it('pays with a mobile wallet (PIN, then OTP) and with internet banking', async () => {
       const w = await newToken();
-      const pin = await postPage(`${t.url}/bank-payment-process/${w}/pay`, { method: 'mobile_wallet', provider: 'bkash', wallet_number: '01700000001', pin: '12121' });
+      const pin = await postPage(`${t.url}/bank-payment-process/${w}/pay`, {
+        method: 'mobile_wallet',
+        provider: 'bkash',
+        wallet_number: '01700000001',
+        pin: '12121',
+      });
       assert.match(pin.text, /One-time password/);
       await postPage(`${t.url}/bank-payment-process/${w}/verify`, { otp: '123456' });
       const wc = await checkPayment(t, c, w);
@@ -194,7 +244,12 @@ for (const dialect of dialects()) {
       assert.equal(wc.json.service_ratio, '1.85');
 
       const b = await newToken();
-      const r = await postPage(`${t.url}/bank-payment-process/${b}/pay`, { method: 'internet_banking', bank: 'sandbox', username: 'sandbox', password: 'sandbox' });
+      const r = await postPage(`${t.url}/bank-payment-process/${b}/pay`, {
+        method: 'internet_banking',
+        bank: 'sandbox',
+        username: 'sandbox',
+        password: 'sandbox',
+      });
       assert.match(r.text, /Payment successful/);
       const bc = await checkPayment(t, c, b);
       assert.equal(bc.json.payment_method, '3');
@@ -205,7 +260,12 @@ for (const dialect of dialects()) {
       const token = await newToken({ amount: '1000' });
       const shown = await page(`${t.url}/bank-payment-process/${token}`);
       assert.match(shown.text, /6 months: 4\.50% surcharge, \+45\.00 BDT, 1045\.00 BDT in all/);
-      await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD, emi_period: '6', emi_bank: 'dbbl' });
+      await postPage(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'card',
+        ...CARD,
+        emi_period: '6',
+        emi_bank: 'dbbl',
+      });
       const check = await checkPayment(t, c, token);
       assert.equal(check.json.emi_ratio, '4.50');
       assert.equal(check.json.emi_charge, '45.00');
@@ -216,18 +276,28 @@ for (const dialect of dialects()) {
     it('charges once when Pay is submitted many times at once', async () => {
       const token = await newToken();
       const results = await Promise.all(
-        Array.from({ length: 8 }, () => postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD })),
+        Array.from({ length: 8 }, () =>
+          postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD }),
+        ),
       );
       for (const r of results) assert.ok(r.status === 200, `status ${r.status}`);
       const approvedPages = results.filter((r) => r.text.includes('Payment successful'));
       assert.ok(approvedPages.length >= 1);
       const refs = new Set(approvedPages.map((r) => /Reference: ([A-Za-z0-9]+)/.exec(r.text)?.[1]));
       assert.equal(refs.size, 1, 'every page names the same transaction');
-      const rows = await t.gw.db.kysely.selectFrom('payments').select(['status', 'auth_code']).where('token', '=', token).execute();
+      const rows = await t.gw.db.kysely
+        .selectFrom('payments')
+        .select(['status', 'auth_code'])
+        .where('token', '=', token)
+        .execute();
       assert.equal(rows.length, 1);
       assert.equal(rows[0]!.status, 'approved');
       // A replayed post after the outcome re-sends the same result and changes nothing.
-      const replay = await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD, card_number: '4000 0000 0000 0002' });
+      const replay = await postPage(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'card',
+        ...CARD,
+        card_number: '4000 0000 0000 0002',
+      });
       assert.match(replay.text, /Payment successful/);
       assert.equal((await checkPayment(t, c, token)).json.txn_status, '1000');
     });
@@ -263,7 +333,9 @@ for (const dialect of dialects()) {
       assert.match(bn.text, /<html lang="bn">/);
       assert.match(bn.text, /<label for="card_number">কার্ড নম্বর<\/label>/);
       assert.match(bn.text, />পরিশোধ করুন<\/button>/);
-      const accept = await page(`${t.url}/bank-payment-process/${token}`, { headers: { 'accept-language': 'bn-BD,bn;q=0.9,en;q=0.5' } });
+      const accept = await page(`${t.url}/bank-payment-process/${token}`, {
+        headers: { 'accept-language': 'bn-BD,bn;q=0.9,en;q=0.5' },
+      });
       assert.match(accept.text, />কার্ড<\/button>/);
       const en = await page(`${t.url}/bank-payment-process/${token}`, { headers: { 'accept-language': 'en-US' } });
       assert.match(en.text, />Card<\/button>/);
@@ -271,7 +343,12 @@ for (const dialect of dialects()) {
 
     it('never writes the full card number or the CVV to the database or the logs', async () => {
       const token = await newToken({}, live);
-      await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD, card_number: '5555555555554444', cvv: '739' });
+      await postPage(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'card',
+        ...CARD,
+        card_number: '5555555555554444',
+        cvv: '739',
+      });
       const leaks = ['4111111111111111', '4111 1111 1111 1111', '5555555555554444'];
       const logs = t.logs.join('\n');
       for (const s of leaks) assert.ok(!logs.includes(s), `logs contain ${s}`);

@@ -140,20 +140,13 @@ for (const dialect of dialects()) {
         .where('wmx_id', '=', created.wmx_id)
         .executeTakeFirstOrThrow();
       const stored = JSON.stringify(row);
-      for (const secret of [
-        created.access_app_key,
-        created.password,
-        created.signing_secret,
-        created.api_key,
-      ])
+      for (const secret of [created.access_app_key, created.password, created.signing_secret, created.api_key])
         assert.ok(!stored.includes(secret));
     });
 
     it('the issued credentials work against the gateway on the same database', async () => {
       const token = assertInitOk(await init(created));
-      const rec = assertRecord(
-        await postUrlencoded(`${url}/check-payment`, { ...credFields(created), token }),
-      );
+      const rec = assertRecord(await postUrlencoded(`${url}/check-payment`, { ...credFields(created), token }));
       assert.equal(rec.wmx_id, created.wmx_id);
       // --domain was registered: other hosts are refused for this live merchant.
       assertError(await init(created, { callback_url: 'https://elsewhere.test/cb' }), '2007', 'callback_url');
@@ -178,12 +171,7 @@ for (const dialect of dialects()) {
       assert.equal(mine.status, 'active');
       assert.deepEqual(mine.domains, ['shop.test']);
       for (const out of [text.stdout, json.stdout]) {
-        for (const secret of [
-          created.access_app_key,
-          created.password,
-          created.signing_secret,
-          created.api_key,
-        ])
+        for (const secret of [created.access_app_key, created.password, created.signing_secret, created.api_key])
           assert.ok(!out.includes(secret));
       }
     });
@@ -232,9 +220,7 @@ for (const dialect of dialects()) {
       assert.equal(r.code, 0, r.stderr);
       await gw.reference.refresh(); // the gateway reloads reference data within a second anyway
       const token = assertInitOk(await init(created, { amount: '1', currency: 'USD' }));
-      const rec = assertRecord(
-        await postUrlencoded(`${url}/check-payment`, { ...credFields(created), token }),
-      );
+      const rec = assertRecord(await postUrlencoded(`${url}/check-payment`, { ...credFields(created), token }));
       assert.equal(rec.conversion_rate, '121.4567');
       assert.equal(rec.merchant_amount_bdt, '121.46');
     });

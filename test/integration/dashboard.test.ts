@@ -22,7 +22,13 @@ const CRED_LABELS: [keyof IssuedCredentials, string][] = [
   ['api_key', 'API key'],
 ];
 
-const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const unescape = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 /** A browser without JavaScript: a cookie jar, and the CSRF token of the last page it read. */
 class Client {
@@ -125,7 +131,11 @@ for (const dialect of dialects()) {
     let token: string;
     let pendingToken: string;
     const orderId = 'ORD-7731';
-    const buyer = { customer_name: '=Rahim, "the" Uddin', customer_phone: '01812345678', customer_email: 'buyer@example.com' };
+    const buyer = {
+      customer_name: '=Rahim, "the" Uddin',
+      customer_phone: '01812345678',
+      customer_email: 'buyer@example.com',
+    };
 
     before(async () => {
       t = await startGateway(dialect);
@@ -180,17 +190,31 @@ for (const dialect of dialects()) {
     });
 
     it('lists a payment made with those credentials and finds it by every search key', async () => {
-      const init = await initPayment(t, creds, { merchant_order_id: orderId, callback_url: 'https://shop.test/return', ...buyer });
+      const init = await initPayment(t, creds, {
+        merchant_order_id: orderId,
+        callback_url: 'https://shop.test/return',
+        ...buyer,
+      });
       assert.equal(init.json.statusCode, '1000', init.text);
       token = init.json.token as string;
       const pay = await fetch(`${t.url}/bank-payment-process/${token}/pay`, {
         method: 'POST',
-        body: new URLSearchParams({ method: 'card', card_number: '4111111111111111', expiry: '12/39', cvv: '123', card_name: 'Test' }),
+        body: new URLSearchParams({
+          method: 'card',
+          card_number: '4111111111111111',
+          expiry: '12/39',
+          cvv: '123',
+          card_name: 'Test',
+        }),
       });
       assert.equal(pay.status, 200);
       assert.match(await pay.text(), /Payment successful/);
       // A second, pending payment, to see the filters tell them apart.
-      const other = await initPayment(t, creds, { merchant_order_id: 'ORD-OTHER', callback_url: 'https://shop.test/return', amount: '25' });
+      const other = await initPayment(t, creds, {
+        merchant_order_id: 'ORD-OTHER',
+        callback_url: 'https://shop.test/return',
+        amount: '25',
+      });
       assert.equal(other.json.statusCode, '1000', other.text);
       pendingToken = other.json.token as string;
 
@@ -198,10 +222,25 @@ for (const dialect of dialects()) {
       assert.equal(list.status, 200);
       assert.match(list.text, new RegExp(`href="/dashboard/payments/${token}"`));
       assert.ok(list.text.indexOf('ORD-OTHER') < list.text.indexOf(orderId), 'newest first');
-      for (const label of ['Search', 'Status', 'Method', 'From', 'To', 'Min amount \\(BDT\\)', 'Max amount \\(BDT\\)']) {
+      for (const label of [
+        'Search',
+        'Status',
+        'Method',
+        'From',
+        'To',
+        'Min amount \\(BDT\\)',
+        'Max amount \\(BDT\\)',
+      ]) {
         assert.match(list.text, new RegExp(`<label for="f-[a-z_]+">${label}</label>`));
       }
-      for (const q of [orderId, token, token.toUpperCase(), buyer.customer_phone, buyer.customer_email, 'BUYER@example.com']) {
+      for (const q of [
+        orderId,
+        token,
+        token.toUpperCase(),
+        buyer.customer_phone,
+        buyer.customer_email,
+        'BUYER@example.com',
+      ]) {
         const r = await owner.get(`/dashboard/payments?q=${encodeURIComponent(q)}`);
         assert.equal(r.status, 200);
         assert.match(r.text, new RegExp(`/dashboard/payments/${token}"`), `search ${q}`);
@@ -229,7 +268,16 @@ for (const dialect of dialects()) {
       assert.deepEqual(await has('to=2020-01-01'), { paid: false, pending: false });
       assert.deepEqual(await has('min_amount=20'), { paid: false, pending: true });
       assert.deepEqual(await has('min_amount=10&max_amount=10.00'), { paid: true, pending: false });
-      for (const bad of ['status=paid', 'method=cash', 'from=2024-02-30', 'to=yesterday', 'min_amount=abc', 'max_amount=1.234', 'min_amount=5&max_amount=1', 'from=2024-02-02&to=2024-02-01']) {
+      for (const bad of [
+        'status=paid',
+        'method=cash',
+        'from=2024-02-30',
+        'to=yesterday',
+        'min_amount=abc',
+        'max_amount=1.234',
+        'min_amount=5&max_amount=1',
+        'from=2024-02-02&to=2024-02-01',
+      ]) {
         const r = await owner.get(`/dashboard/payments?${bad}`);
         assert.equal(r.status, 400, bad);
         assert.match(r.text, /not valid/, bad);
@@ -245,7 +293,18 @@ for (const dialect of dialects()) {
     it('shows the detail with every check-payment field and a timeline', async () => {
       const r = await owner.get(`/dashboard/payments/${token}`);
       assert.equal(r.status, 200);
-      for (const f of ['wmx_id', 'ref_id', 'token', 'merchant_req_amount', 'txn_status', 'txn_details', 'card_details', 'init_time', 'txn_time', 'customer_details']) {
+      for (const f of [
+        'wmx_id',
+        'ref_id',
+        'token',
+        'merchant_req_amount',
+        'txn_status',
+        'txn_details',
+        'card_details',
+        'init_time',
+        'txn_time',
+        'customer_details',
+      ]) {
         assert.match(r.text, new RegExp(`<code>${f}</code>`), f);
       }
       assert.match(r.text, /411111\*\*\*\*\*\*1111/);
@@ -263,7 +322,10 @@ for (const dialect of dialects()) {
       const r = await owner.get('/dashboard/payments.csv');
       assert.equal(r.status, 200);
       assert.match(r.headers.get('content-type') ?? '', /^text\/csv/);
-      assert.match(r.headers.get('content-disposition') ?? '', /^attachment; filename="payments-WMX[0-9a-f]+-\d{4}-\d{2}-\d{2}\.csv"$/);
+      assert.match(
+        r.headers.get('content-disposition') ?? '',
+        /^attachment; filename="payments-WMX[0-9a-f]+-\d{4}-\d{2}-\d{2}\.csv"$/,
+      );
       const lines = csvLines(r.text);
       assert.equal(
         lines[0],
@@ -273,7 +335,12 @@ for (const dialect of dialects()) {
       const row = lines.find((l) => l.includes(token));
       assert.ok(row);
       assert.ok(row.includes(`,${orderId},`));
-      assert.ok(row.includes(`,approved,1000,Approved,card,10.00,BDT,10.00,0.25,0.00,10.00,411111******1111,"'=Rahim, ""the"" Uddin",buyer@example.com,01812345678`), row);
+      assert.ok(
+        row.includes(
+          `,approved,1000,Approved,card,10.00,BDT,10.00,0.25,0.00,10.00,411111******1111,"'=Rahim, ""the"" Uddin",buyer@example.com,01812345678`,
+        ),
+        row,
+      );
       const filtered = csvLines((await owner.get('/dashboard/payments.csv?status=pending')).text);
       assert.equal(filtered.length, 2);
       assert.match(filtered[1]!, /ORD-OTHER/);
@@ -283,13 +350,18 @@ for (const dialect of dialects()) {
       const today = t.gw.formatTime(Date.now()).slice(0, 10);
       const r = await owner.get('/dashboard/stats.json');
       assert.equal(r.status, 200);
-      const { days } = JSON.parse(r.text) as { days: { date: string; total: number; approved: number; volume: string; successRate: number }[] };
+      const { days } = JSON.parse(r.text) as {
+        days: { date: string; total: number; approved: number; volume: string; successRate: number }[];
+      };
       assert.equal(days.length, 30);
       assert.equal(days[29]!.date, today);
       assert.deepEqual(days[29], { date: today, total: 2, approved: 1, volume: '10.00', successRate: 50 });
       assert.deepEqual(days[0], { date: days[0]!.date, total: 0, approved: 0, volume: '0.00', successRate: 0 });
       const overview = await owner.get('/dashboard');
-      assert.match(overview.text, new RegExp(`<th scope="row">${today}</th><td>2</td><td>1</td><td>50.0 %</td><td>10.00</td>`));
+      assert.match(
+        overview.text,
+        new RegExp(`<th scope="row">${today}</th><td>2</td><td>1</td><td>50.0 %</td><td>10.00</td>`),
+      );
       assert.match(overview.text, /<script src="\/assets\/vendor\/chart.umd.min.js" defer>/);
       assert.match(overview.text, /<script src="\/assets\/dashboard.js" defer>/);
       assert.match(overview.text, /class="sandbox-banner"/);
@@ -307,7 +379,11 @@ for (const dialect of dialects()) {
       assert.equal(unconfirmed.status, 422);
       assert.match(unconfirmed.text, /I understand the old credentials stop working now/);
       assert.equal(readCredentials(unconfirmed.text), undefined);
-      assert.equal((await initPayment(t, creds, { callback_url: 'https://shop.test/r' })).json.statusCode, '1000', 'nothing changed');
+      assert.equal(
+        (await initPayment(t, creds, { callback_url: 'https://shop.test/r' })).json.statusCode,
+        '1000',
+        'nothing changed',
+      );
 
       const r = await owner.post('/dashboard/credentials/rotate', { confirm: 'yes' });
       assert.equal(r.status, 200);
@@ -322,14 +398,21 @@ for (const dialect of dialects()) {
     });
 
     it('enforces roles on the server: viewers read only, developers cannot touch credentials or the team', async () => {
-      const members: Record<'viewer' | 'developer', Client> = { viewer: new Client(t.url), developer: new Client(t.url) };
+      const members: Record<'viewer' | 'developer', Client> = {
+        viewer: new Client(t.url),
+        developer: new Client(t.url),
+      };
       for (const role of ['viewer', 'developer'] as const) {
         await owner.get('/dashboard/team');
         const inv = await owner.post('/dashboard/team/invite', { email: `${role}@shop.test`, role });
         assert.equal(inv.status, 200, inv.text);
         const link = inputByLabel(inv.text, 'Invitation link');
         assert.ok(link !== undefined && link.startsWith(`${t.url}/invite/`), inv.text);
-        assert.doesNotMatch((await owner.get('/dashboard/team')).text, new RegExp(link.split('/').pop()!), 'the link is shown once');
+        assert.doesNotMatch(
+          (await owner.get('/dashboard/team')).text,
+          new RegExp(link.split('/').pop()!),
+          'the link is shown once',
+        );
         const m = members[role];
         const path = new URL(link).pathname;
         assert.equal((await m.get(path)).status, 200);
@@ -362,7 +445,11 @@ for (const dialect of dialects()) {
           assert.equal(readCredentials(r.text), undefined);
         }
       }
-      assert.equal((await initPayment(t, creds, { callback_url: 'https://shop.test/r' })).json.statusCode, '1000', 'no rotation happened');
+      assert.equal(
+        (await initPayment(t, creds, { callback_url: 'https://shop.test/r' })).json.statusCode,
+        '1000',
+        'no rotation happened',
+      );
       assert.equal(await t.gw.accounts.findByEmail('merchant', 'x-viewer@shop.test'), undefined);
       assert.doesNotMatch((await owner.get('/dashboard/team')).text, /x-(viewer|developer)@/, 'no invite was made');
     });
@@ -377,17 +464,33 @@ for (const dialect of dialects()) {
       const searched = await rival.get(`/dashboard/payments?q=${token}`);
       assert.doesNotMatch(searched.text, new RegExp(`/dashboard/payments/${token}`));
       assert.match(searched.text, /No payments match/);
-      assert.doesNotMatch((await rival.get(`/dashboard/payments?merchantId=${merchantId}&merchant_id=${merchantId}`)).text, new RegExp(token));
+      assert.doesNotMatch(
+        (await rival.get(`/dashboard/payments?merchantId=${merchantId}&merchant_id=${merchantId}`)).text,
+        new RegExp(token),
+      );
       assert.equal(csvLines((await rival.get('/dashboard/payments.csv')).text).length, 1);
       const stats = JSON.parse((await rival.get('/dashboard/stats.json')).text) as { days: { total: number }[] };
-      assert.equal(stats.days.reduce((s, d) => s + d.total, 0), 0);
+      assert.equal(
+        stats.days.reduce((s, d) => s + d.total, 0),
+        0,
+      );
 
       const rivalMerchant = await t.gw.merchants.byId(rivalId);
       const model = await t.gw.payments.byToken(token);
       assert.ok(model && rivalMerchant);
       const base = Date.now() - 3_600_000;
       for (let i = 0; i < 5000; i++) {
-        const p: Payment = { ...model, id: newId('pay'), token: newPaymentToken(), refId: newRefId(), merchantRefId: newMerchantRefId(), merchantId: rivalId, wmxId: rivalMerchant.wmxId, merchantOrderId: `BULK-${i}`, initAt: base - i * 1000 };
+        const p: Payment = {
+          ...model,
+          id: newId('pay'),
+          token: newPaymentToken(),
+          refId: newRefId(),
+          merchantRefId: newMerchantRefId(),
+          merchantId: rivalId,
+          wmxId: rivalMerchant.wmxId,
+          merchantOrderId: `BULK-${i}`,
+          initAt: base - i * 1000,
+        };
         assert.ok(await t.gw.payments.insertIfNewRef(p));
       }
       const csv = await rival.get('/dashboard/payments.csv');
@@ -419,12 +522,25 @@ for (const dialect of dialects()) {
 
 describe('sandbox and live look different (sqlite)', () => {
   it('shows the live banner to a live merchant on a live gateway, the sandbox banner to a sandbox merchant', async () => {
-    const t = await startGateway('sqlite', { env: { WMX_MODE: 'live', WMX_SECRET: 'a-live-secret-of-at-least-32-characters' } });
+    const t = await startGateway('sqlite', {
+      env: { WMX_MODE: 'live', WMX_SECRET: 'a-live-secret-of-at-least-32-characters' },
+    });
     try {
       for (const sandbox of [false, true]) {
-        const { merchant } = await t.gw.merchantAdmin.create({ name: sandbox ? 'Sandy' : 'Lively', domains: ['x.test'], sandbox });
+        const { merchant } = await t.gw.merchantAdmin.create({
+          name: sandbox ? 'Sandy' : 'Lively',
+          domains: ['x.test'],
+          sandbox,
+        });
         const email = `owner-${sandbox ? 'sandbox' : 'live'}@x.test`;
-        await t.gw.accounts.createUser({ kind: 'merchant', email, password: PASSWORD, name: 'Owner', merchantId: merchant.id, role: 'owner' });
+        await t.gw.accounts.createUser({
+          kind: 'merchant',
+          email,
+          password: PASSWORD,
+          name: 'Owner',
+          merchantId: merchant.id,
+          role: 'owner',
+        });
         const c = new Client(t.url);
         await login(c, email);
         const page = await c.get('/dashboard');

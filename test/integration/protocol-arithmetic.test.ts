@@ -63,13 +63,8 @@ for (const dialect of dialects()) {
     let emi: IssuedCredentials;
     let noEmi: IssuedCredentials;
 
-    async function pay(
-      m: IssuedCredentials,
-      overrides: Record<string, string | undefined>,
-    ): Promise<CheckRecord> {
-      const token = assertInitOk(
-        await postUrlencoded(`${t.url}/init-payment-process`, initFields(m, overrides)),
-      );
+    async function pay(m: IssuedCredentials, overrides: Record<string, string | undefined>): Promise<CheckRecord> {
+      const token = assertInitOk(await postUrlencoded(`${t.url}/init-payment-process`, initFields(m, overrides)));
       return assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(m), token }));
     }
     async function setRate(currency: string, scaled: bigint): Promise<void> {
@@ -148,19 +143,12 @@ for (const dialect of dialects()) {
 
     it('the rate is locked at init: a later rate change does not alter an existing payment', async () => {
       const token = assertInitOk(
-        await postUrlencoded(
-          `${t.url}/init-payment-process`,
-          initFields(emi, { amount: '10.05', currency: 'USD' }),
-        ),
+        await postUrlencoded(`${t.url}/init-payment-process`, initFields(emi, { amount: '10.05', currency: 'USD' })),
       );
-      const before = assertRecord(
-        await postUrlencoded(`${t.url}/check-payment`, { ...credFields(emi), token }),
-      );
+      const before = assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(emi), token }));
       await setRate('USD', 130_000_000n);
       try {
-        const afterChange = assertRecord(
-          await postUrlencoded(`${t.url}/check-payment`, { ...credFields(emi), token }),
-        );
+        const afterChange = assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(emi), token }));
         assert.equal(afterChange.conversion_rate, '121.4567');
         assert.equal(afterChange.merchant_amount_bdt, fmtMinor(halfUp(1005n, USD_RATE, RATE_SCALE)));
         assert.deepEqual(afterChange, before);

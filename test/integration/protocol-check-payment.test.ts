@@ -6,14 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
-import {
-  basicAuth,
-  credFields,
-  dialects,
-  initFields,
-  startGateway,
-  type TestGateway,
-} from '../support/harness.js';
+import { basicAuth, credFields, dialects, initFields, startGateway, type TestGateway } from '../support/harness.js';
 import {
   assertError,
   assertInitOk,
@@ -55,13 +48,9 @@ for (const dialect of dialects()) {
       headers: Record<string, string> = {},
     ) =>
       assertInitOk(
-        await rawRequest(
-          `${t.url}/init-payment-process`,
-          new URLSearchParams(initFields(m, overrides)).toString(),
-          {
-            headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-          },
-        ),
+        await rawRequest(`${t.url}/init-payment-process`, new URLSearchParams(initFields(m, overrides)).toString(), {
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        }),
       );
     const checkRaw = (fields: Record<string, string | undefined>): Promise<WireResponse> => {
       const f: Record<string, string> = {};
@@ -277,9 +266,7 @@ for (const dialect of dialects()) {
       t.clock.now = start;
       const token = assertInitOk(await postUrlencoded(`${t.url}/init-payment-process`, initFields(c)));
       t.clock.advance(29 * 60_000);
-      const pending = assertRecord(
-        await postUrlencoded(`${t.url}/check-payment`, { ...credFields(c), token }),
-      );
+      const pending = assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(c), token }));
       assert.equal(pending.txn_status, null);
       assert.equal(pending.statusCode, 1008);
 
@@ -297,10 +284,7 @@ for (const dialect of dialects()) {
 
       // Final: reading again later changes nothing.
       t.clock.advance(3_600_000);
-      assert.deepEqual(
-        assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(c), token })),
-        r,
-      );
+      assert.deepEqual(assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(c), token })), r);
     });
   });
 
@@ -318,13 +302,9 @@ for (const dialect of dialects()) {
 
     it('times follow the configured zone and request_ip honours the trusted proxy', async () => {
       t.clock.now = Date.UTC(2024, 11, 31, 18, 30, 5);
-      const res = await rawRequest(
-        `${t.url}/init-payment-process`,
-        new URLSearchParams(initFields(c)).toString(),
-        {
-          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.7' },
-        },
-      );
+      const res = await rawRequest(`${t.url}/init-payment-process`, new URLSearchParams(initFields(c)).toString(), {
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.7' },
+      });
       const token = assertInitOk(res);
       const r = assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(c), token }));
       assert.equal(r.init_time, '2024-12-31 18:30:05');

@@ -5,14 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dialects, initFields, startGateway, type TestGateway } from '../support/harness.js';
-import {
-  assertError,
-  assertInitOk,
-  assertJson200,
-  getUrl,
-  postUrlencoded,
-  rawRequest,
-} from './protocol-helpers.js';
+import { assertError, assertInitOk, assertJson200, getUrl, postUrlencoded, rawRequest } from './protocol-helpers.js';
 
 for (const dialect of dialects()) {
   describe(`protocol: check-server and public endpoints (${dialect})`, () => {
@@ -41,14 +34,10 @@ for (const dialect of dialects()) {
         url: `${t.url}/init-payment-process`,
         bank_payment_url: `${t.url}/bank-payment-process`,
       };
-      const withJson = await rawRequest(
-        `${t.url}/check-server`,
-        JSON.stringify({ wmx_id: 'x', junk: [1, 2] }),
-        {
-          method: 'GET',
-          headers: { 'content-type': 'application/json' },
-        },
-      );
+      const withJson = await rawRequest(`${t.url}/check-server`, JSON.stringify({ wmx_id: 'x', junk: [1, 2] }), {
+        method: 'GET',
+        headers: { 'content-type': 'application/json' },
+      });
       assertJson200(withJson);
       assert.deepEqual(withJson.json, expected);
       const withForm = await rawRequest(`${t.url}/check-server?wmx_id=nobody&x=1`, 'a=1&b=2', {

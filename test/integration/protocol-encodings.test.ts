@@ -7,14 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
-import {
-  basicAuth,
-  credFields,
-  dialects,
-  initFields,
-  startGateway,
-  type TestGateway,
-} from '../support/harness.js';
+import { basicAuth, credFields, dialects, initFields, startGateway, type TestGateway } from '../support/harness.js';
 import {
   assertError,
   assertInitOk,
@@ -74,13 +67,11 @@ const ENCODINGS: [string, Sender][] = [
   ],
   [
     'text/plain, urlencoded body',
-    (url, f) =>
-      rawRequest(url, new URLSearchParams(f).toString(), { headers: { 'content-type': 'text/plain' } }),
+    (url, f) => rawRequest(url, new URLSearchParams(f).toString(), { headers: { 'content-type': 'text/plain' } }),
   ],
   [
     'text/plain, JSON body',
-    (url, f) =>
-      rawRequest(url, JSON.stringify(f), { headers: { 'content-type': 'text/plain;charset=UTF-8' } }),
+    (url, f) => rawRequest(url, JSON.stringify(f), { headers: { 'content-type': 'text/plain;charset=UTF-8' } }),
   ],
   [
     'application/octet-stream, urlencoded body',
@@ -199,10 +190,7 @@ for (const dialect of dialects()) {
         await rawRequest(initUrl, '{"wmx_id": "WMX', { headers: { 'content-type': 'application/json' } }),
         '2004',
       );
-      assertError(
-        await rawRequest(initUrl, '["a","b"]', { headers: { 'content-type': 'application/json' } }),
-        '2004',
-      );
+      assertError(await rawRequest(initUrl, '["a","b"]', { headers: { 'content-type': 'application/json' } }), '2004');
     });
 
     it('an empty body is a missing field (2003 wmx_id), for both endpoints', async () => {

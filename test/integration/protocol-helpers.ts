@@ -103,11 +103,7 @@ export async function postMultipart(
 }
 
 /** application/json. Values may be any JSON (numbers for amount, null…). */
-export const postJson = (
-  url: string,
-  body: unknown,
-  contentType = 'application/json',
-): Promise<WireResponse> =>
+export const postJson = (url: string, body: unknown, contentType = 'application/json'): Promise<WireResponse> =>
   rawRequest(url, JSON.stringify(body), { headers: { 'content-type': contentType } });
 
 export const getUrl = async (url: string): Promise<WireResponse> => fromFetch(await fetch(url));

@@ -6,21 +6,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
-import {
-  basicAuth,
-  credFields,
-  dialects,
-  initFields,
-  startGateway,
-  type TestGateway,
-} from '../support/harness.js';
-import {
-  assertError,
-  assertInitOk,
-  assertRecord,
-  postUrlencoded,
-  type WireResponse,
-} from './protocol-helpers.js';
+import { basicAuth, credFields, dialects, initFields, startGateway, type TestGateway } from '../support/harness.js';
+import { assertError, assertInitOk, assertRecord, postUrlencoded, type WireResponse } from './protocol-helpers.js';
 
 const ref = () => crypto.randomBytes(7).toString('hex').slice(0, 13);
 
@@ -31,10 +18,8 @@ for (const dialect of dialects()) {
     let other: IssuedCredentials;
     let sandbox: IssuedCredentials;
 
-    const init = (
-      m: IssuedCredentials,
-      overrides: Record<string, string | undefined> = {},
-    ): Promise<WireResponse> => postUrlencoded(`${t.url}/init-payment-process`, initFields(m, overrides));
+    const init = (m: IssuedCredentials, overrides: Record<string, string | undefined> = {}): Promise<WireResponse> =>
+      postUrlencoded(`${t.url}/init-payment-process`, initFields(m, overrides));
     const check = async (m: IssuedCredentials, token: string) =>
       assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(m), token }));
 
@@ -303,11 +288,7 @@ for (const dialect of dialects()) {
           '2008',
           'merchant_ref_id',
         );
-        assertError(
-          await init(c, { merchant_ref_id: r, merchant_order_id: '1002' }),
-          '2008',
-          'merchant_ref_id',
-        );
+        assertError(await init(c, { merchant_ref_id: r, merchant_order_id: '1002' }), '2008', 'merchant_ref_id');
         assertError(
           await init(c, { merchant_ref_id: r, callback_url: 'https://shop.test/other' }),
           '2008',
@@ -329,9 +310,7 @@ for (const dialect of dialects()) {
       it('merchant_ref_id is scoped to the merchant: another merchant may reuse it', async () => {
         const r = ref();
         const mine = assertInitOk(await init(c, { merchant_ref_id: r }));
-        const theirs = assertInitOk(
-          await init(other, { merchant_ref_id: r, callback_url: 'https://other.test/cb' }),
-        );
+        const theirs = assertInitOk(await init(other, { merchant_ref_id: r, callback_url: 'https://other.test/cb' }));
         assert.notEqual(mine, theirs);
         assert.equal((await check(other, theirs)).merchant_ref_id, r);
       });

@@ -173,7 +173,11 @@ export async function postForm(url: string, fields: Record<string, string>) {
   return { status: res.status, headers: res.headers, text, json: JSON.parse(text) as Record<string, unknown> };
 }
 
-export async function initPayment(t: TestGateway, c: IssuedCredentials, overrides: Record<string, string | undefined> = {}) {
+export async function initPayment(
+  t: TestGateway,
+  c: IssuedCredentials,
+  overrides: Record<string, string | undefined> = {},
+) {
   return postForm(`${t.url}/init-payment-process`, initFields(c, overrides));
 }
 

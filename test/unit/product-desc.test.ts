@@ -51,9 +51,7 @@ describe('parseProductDesc: the official grammar', () => {
   });
 
   it('rounds float artefacts half-up and reads thousands separators', () => {
-    const o = parseProductDesc(
-      '{3xGum[0.1]=[0.30000000000000004]}+{shipping rate:0.005}-{discount amount:0}=1,000.00',
-    );
+    const o = parseProductDesc('{3xGum[0.1]=[0.30000000000000004]}+{shipping rate:0.005}-{discount amount:0}=1,000.00');
     assert.equal(o?.items[0]?.lineTotal, '0.30');
     assert.equal(o?.shipping, '0.01');
     assert.equal(o?.total, '1000.00');
@@ -72,14 +70,8 @@ describe('parseProductDesc: the official grammar', () => {
   });
 
   it('flags arithmetic that does not add up without refusing it', () => {
-    assert.equal(
-      parseProductDesc('{2xA[5]=[11]}+{shipping rate:0}-{discount amount:0}=11')?.consistent,
-      false,
-    );
-    assert.equal(
-      parseProductDesc('{2xA[5]=[10]}+{shipping rate:0}-{discount amount:0}=12')?.consistent,
-      false,
-    );
+    assert.equal(parseProductDesc('{2xA[5]=[11]}+{shipping rate:0}-{discount amount:0}=11')?.consistent, false);
+    assert.equal(parseProductDesc('{2xA[5]=[10]}+{shipping rate:0}-{discount amount:0}=12')?.consistent, false);
   });
 });
 
@@ -214,13 +206,10 @@ describe('parseProductDesc: hostile input returns (linear scan)', () => {
 
   it('never throws on arbitrary text (property)', () => {
     fc.assert(
-      fc.property(
-        fc.string({ unit: fc.constantFrom(...'{}[]+-=:x1. aআ৫,X'.split('')), maxLength: 200 }),
-        (s) => {
-          const r = parseProductDesc(s);
-          assert.ok(r === undefined || Array.isArray(r.items));
-        },
-      ),
+      fc.property(fc.string({ unit: fc.constantFrom(...'{}[]+-=:x1. aআ৫,X'.split('')), maxLength: 200 }), (s) => {
+        const r = parseProductDesc(s);
+        assert.ok(r === undefined || Array.isArray(r.items));
+      }),
       { numRuns: 2000 },
     );
     fc.assert(

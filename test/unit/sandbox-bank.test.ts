@@ -130,10 +130,7 @@ describe('sandbox bank: cards declined', () => {
     };
     assert.equal(await reasonOf(card('4111111111111112')), 'Declined: invalid card number');
     assert.equal(await reasonOf(card('6011111111111117')), 'Declined: invalid card number');
-    assert.equal(
-      await reasonOf(card('4111111111111111', { expMonth: 1, expYear: 2020 })),
-      'Declined: expired card',
-    );
+    assert.equal(await reasonOf(card('4111111111111111', { expMonth: 1, expYear: 2020 })), 'Declined: expired card');
     assert.equal(await reasonOf(card('4111111111111111', { cvv: '1234' })), 'Declined: incorrect CVV');
     assert.equal(await reasonOf(card('378282246310005', { cvv: '123' })), 'Declined: incorrect CVV');
   });

@@ -30,13 +30,17 @@ export function readInstrument(
 
   if (method === 'card') {
     const values = { card_number: str('card_number', 32), expiry: str('expiry', 10), card_name: str('card_name', 64) };
-    const r = validateCardForm({ number: values.card_number, expiry: values.expiry, cvv: str('cvv', 8), name: values.card_name }, nowMs);
+    const r = validateCardForm(
+      { number: values.card_number, expiry: values.expiry, cvv: str('cvv', 8), name: values.card_name },
+      nowMs,
+    );
     let emi: EmiChoice | null = null;
     const period = str('emi_period', 4);
     if (period !== '') {
       const n = Number(period);
       const bank = str('emi_bank', 32);
-      if (!opts.emiAllowed || EMI_RATES_BPS[n] === undefined || !opts.emiBanks.includes(bank)) errors.emi_period = t('errEmi');
+      if (!opts.emiAllowed || EMI_RATES_BPS[n] === undefined || !opts.emiBanks.includes(bank))
+        errors.emi_period = t('errEmi');
       else emi = { period: n, bank };
       Object.assign(values, { emi_period: period, emi_bank: bank });
     }
@@ -52,7 +56,9 @@ export function readInstrument(
                 ? t('errCardLuhn')
                 : t('errCardFormat');
       }
-      if (e.expiry) errors.expiry = e.expiry === 'past' ? t('errExpiryPast') : e.expiry === 'required' ? t('errRequired') : t('errExpiryFormat');
+      if (e.expiry)
+        errors.expiry =
+          e.expiry === 'past' ? t('errExpiryPast') : e.expiry === 'required' ? t('errRequired') : t('errExpiryFormat');
       if (e.cvv) errors.cvv = t('errCvv', { n: values.card_number.replace(/\D/g, '').startsWith('3') ? 4 : 3 });
       if (e.name) errors.card_name = t('errName');
     }
@@ -60,7 +66,15 @@ export function readInstrument(
     const c = r.card;
     return {
       ok: true,
-      instrument: { kind: 'card', digits: c.digits, brand: c.brand, expMonth: c.expMonth, expYear: c.expYear, cvv: c.cvv, holder: c.holder },
+      instrument: {
+        kind: 'card',
+        digits: c.digits,
+        brand: c.brand,
+        expMonth: c.expMonth,
+        expYear: c.expYear,
+        cvv: c.cvv,
+        holder: c.holder,
+      },
       emi,
       values,
     };
@@ -82,5 +96,10 @@ export function readInstrument(
   if (values.username === '') errors.username = t('errRequired');
   if (password === '') errors.password = t('errRequired');
   if (Object.keys(errors).length > 0) return { ok: false, values, errors };
-  return { ok: true, instrument: { kind: 'internet_banking', bank: values.bank, username: values.username, password }, emi: null, values };
+  return {
+    ok: true,
+    instrument: { kind: 'internet_banking', bank: values.bank, username: values.username, password },
+    emi: null,
+    values,
+  };
 }

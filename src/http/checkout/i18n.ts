@@ -176,7 +176,11 @@ export function translator(lang: Lang): Translate {
 }
 
 /** ?lang= wins, then the cookie, then Accept-Language (Bangla when it is preferred over English). */
-export function pickLang(query: string | undefined, cookie: string | undefined, acceptLanguage: string | undefined): Lang {
+export function pickLang(
+  query: string | undefined,
+  cookie: string | undefined,
+  acceptLanguage: string | undefined,
+): Lang {
   for (const v of [query, cookie]) if (v === 'en' || v === 'bn') return v;
   const prefs = (acceptLanguage ?? '')
     .split(',')

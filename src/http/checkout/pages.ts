@@ -41,13 +41,7 @@ const METHODS: [PaymentMethod, 'methodCard' | 'methodWallet' | 'methodBank'][] =
 
 const withLang = (path: string, lang: Lang) => `${path}?lang=${lang}`;
 
-function field(
-  id: string,
-  label: string,
-  input: Html,
-  error: string | undefined,
-  hint?: string,
-): Html {
+function field(id: string, label: string, input: Html, error: string | undefined, hint?: string): Html {
   return html`<div class="field${error ? ' has-error' : ''}">
 <label for="${id}">${label}</label>
 ${input}
@@ -62,7 +56,14 @@ const describedBy = (id: string, hint: boolean, error: string | undefined) =>
 function textInput(
   id: string,
   v: CheckoutView,
-  attrs: { autocomplete: string; inputmode?: string; type?: string; maxlength?: number; hint?: boolean; keep?: boolean },
+  attrs: {
+    autocomplete: string;
+    inputmode?: string;
+    type?: string;
+    maxlength?: number;
+    hint?: boolean;
+    keep?: boolean;
+  },
 ): Html {
   const err = v.errors[id];
   const by = describedBy(id, attrs.hint ?? false, err);
@@ -204,7 +205,8 @@ const actionBase = (ctx: PageContext) => ctx.basePath.replace(/^(\/bank-payment-
 
 export function checkoutPage(ctx: PageContext, v: CheckoutView): string {
   const { t } = ctx;
-  const fields = v.method === 'card' ? cardFields(ctx, v) : v.method === 'mobile_wallet' ? walletFields(ctx, v) : bankFields(ctx, v);
+  const fields =
+    v.method === 'card' ? cardFields(ctx, v) : v.method === 'mobile_wallet' ? walletFields(ctx, v) : bankFields(ctx, v);
   const body = html`${orderSummary(ctx, v)}
 ${methodChooser(ctx, v)}
 <form method="post" action="${actionBase(ctx)}/pay" class="pay" novalidate data-once>
@@ -218,12 +220,21 @@ ${cancelForm(ctx)}
 <p class="muted small">${t('secured')}</p>
 ${instrumentsTable(ctx, v)}`;
   return layout(
-    { lang: ctx.lang, t, title: `${t('htmlTitle')} · ${v.merchantName}`, sandbox: ctx.sandbox, switchHref: withLang(ctx.basePath, ctx.lang === 'en' ? 'bn' : 'en') + `&method=${v.method}` },
+    {
+      lang: ctx.lang,
+      t,
+      title: `${t('htmlTitle')} · ${v.merchantName}`,
+      sandbox: ctx.sandbox,
+      switchHref: withLang(ctx.basePath, ctx.lang === 'en' ? 'bn' : 'en') + `&method=${v.method}`,
+    },
     body,
   );
 }
 
-export function otpPage(ctx: PageContext, v: { merchantName: string; payment: Payment; what: string; error?: string | undefined; notice?: string | undefined }): string {
+export function otpPage(
+  ctx: PageContext,
+  v: { merchantName: string; payment: Payment; what: string; error?: string | undefined; notice?: string | undefined },
+): string {
   const { t } = ctx;
   const err = v.error;
   const body = html`<section class="order"><h1>${t('payTo', { merchant: v.merchantName })}</h1>
@@ -244,7 +255,16 @@ ${field(
 </form>
 ${cancelForm(ctx)}
 ${ctx.sandbox ? html`<p class="muted small">Sandbox OTP: 123456</p>` : ''}`;
-  return layout({ lang: ctx.lang, t, title: `${t('otp')} · ${v.merchantName}`, sandbox: ctx.sandbox, switchHref: withLang(ctx.basePath, ctx.lang === 'en' ? 'bn' : 'en') }, body);
+  return layout(
+    {
+      lang: ctx.lang,
+      t,
+      title: `${t('otp')} · ${v.merchantName}`,
+      sandbox: ctx.sandbox,
+      switchHref: withLang(ctx.basePath, ctx.lang === 'en' ? 'bn' : 'en'),
+    },
+    body,
+  );
 }
 
 export interface ResultView {
@@ -286,7 +306,12 @@ export function messagePage(
   refresh?: { seconds: number; url: string },
 ): string {
   return layout(
-    { lang: ctx.lang, t: ctx.t, title: heading, ...(refresh ? { refreshSeconds: refresh.seconds, refreshUrl: refresh.url } : {}) },
+    {
+      lang: ctx.lang,
+      t: ctx.t,
+      title: heading,
+      ...(refresh ? { refreshSeconds: refresh.seconds, refreshUrl: refresh.url } : {}),
+    },
     html`<section class="message"><h1>${heading}</h1><p>${text}</p></section>`,
   );
 }

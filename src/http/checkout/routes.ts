@@ -15,7 +15,12 @@ import { readInstrument } from './forms.js';
 
 export interface CheckoutDeps {
   load(token: string): Promise<Payment | undefined>;
-  submit(token: string, instrument: Instrument, emi: EmiChoice | null, pageExtra: string | null): Promise<PayResult | undefined>;
+  submit(
+    token: string,
+    instrument: Instrument,
+    emi: EmiChoice | null,
+    pageExtra: string | null,
+  ): Promise<PayResult | undefined>;
   verify(token: string, otp: string, pageExtra: string | null): Promise<PayResult | undefined>;
   cancel(token: string, pageExtra: string | null): Promise<Payment | undefined>;
   merchantById(id: string): Promise<Merchant | undefined>;
@@ -30,7 +35,8 @@ export interface CheckoutDeps {
 const CHECKOUT_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 // The result page posts to the merchant's callback, which may redirect anywhere: no form-action there.
-const RESULT_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+const RESULT_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 type Params = { token: string; extra?: string };
 type Body = Record<string, string | undefined>;
@@ -62,7 +68,11 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       .send(page);
 
   function notFound(req: FastifyRequest, reply: FastifyReply) {
-    const lang = pickLang((req.query as Record<string, string | undefined>).lang, undefined, req.headers['accept-language']);
+    const lang = pickLang(
+      (req.query as Record<string, string | undefined>).lang,
+      undefined,
+      req.headers['accept-language'],
+    );
     const t = translator(lang);
     return send(reply, 404, messagePage({ lang, t }, t('notFound'), t('notFoundText')));
   }
@@ -84,7 +94,13 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     reply: FastifyReply,
     p: Payment,
     extra: string | null,
-    opts: { method?: PaymentMethod; values?: Record<string, string>; errors?: Record<string, string>; notice?: string; otpError?: string } = {},
+    opts: {
+      method?: PaymentMethod;
+      values?: Record<string, string>;
+      errors?: Record<string, string>;
+      notice?: string;
+      otpError?: string;
+    } = {},
   ) {
     const merchant = await deps.merchantById(p.merchantId);
     if (!merchant) return notFound(req, reply);
@@ -93,15 +109,34 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     const t: Translate = ctx.t;
     if (p.status !== 'pending') {
       const fields = callbackFields(p, deps.signingSecretOf(merchant), deps.now(), extra);
-      return send(reply, 200, resultPage(ctx, { merchantName: merchant.name, payment: p, callbackUrl: p.callbackUrl, fields }), RESULT_CSP);
+      return send(
+        reply,
+        200,
+        resultPage(ctx, { merchantName: merchant.name, payment: p, callbackUrl: p.callbackUrl, fields }),
+        RESULT_CSP,
+      );
     }
     if (p.processingUntil !== null && p.processingUntil > deps.now()) {
       // Refresh to the payment page itself (in the customer's language): this page may be the answer
       // to a POST, whose URL (…/pay, …/verify) a GET would read as the extra path segment.
-      return send(reply, 200, messagePage(ctx, t('busy'), t('busyText'), { seconds: 2, url: withLangQuery(ctx.basePath, ctx.lang) }));
+      return send(
+        reply,
+        200,
+        messagePage(ctx, t('busy'), t('busyText'), { seconds: 2, url: withLangQuery(ctx.basePath, ctx.lang) }),
+      );
     }
     if (p.challengeRef !== null) {
-      return send(reply, 200, otpPage(ctx, { merchantName: merchant.name, payment: p, what: challengeWhat(p), error: opts.otpError, notice: opts.notice }));
+      return send(
+        reply,
+        200,
+        otpPage(ctx, {
+          merchantName: merchant.name,
+          payment: p,
+          what: challengeWhat(p),
+          error: opts.otpError,
+          notice: opts.notice,
+        }),
+      );
     }
     const q = req.query as Record<string, string | undefined>;
     const method = opts.method ?? (METHODS.includes(q.method as PaymentMethod) ? (q.method as PaymentMethod) : 'card');
@@ -148,12 +183,20 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       case 'busy':
         return renderState(req, reply, r.payment, extra);
       case 'unavailable':
-        return send(reply, 200, messagePage(context(req, r.payment.token, extra, false), t('unavailable'), t('unavailableText')));
+        return send(
+          reply,
+          200,
+          messagePage(context(req, r.payment.token, extra, false), t('unavailable'), t('unavailableText')),
+        );
       case 'retry': {
         const notice = `${r.message} ${t('triesLeft', { n: r.attemptsLeft })}`;
         if (r.field === 'otp') return renderState(req, reply, r.payment, extra, { otpError: notice });
         // Keep what the customer typed (never a PIN or password) so only the wrong part is re-entered.
-        return renderState(req, reply, r.payment, extra, { ...(method ? { method } : {}), ...(values ? { values } : {}), notice });
+        return renderState(req, reply, r.payment, extra, {
+          ...(method ? { method } : {}),
+          ...(values ? { values } : {}),
+          notice,
+        });
       }
     }
   }
@@ -206,7 +249,10 @@ const withLangQuery = (path: string, lang: string) => `${path}?lang=${lang}`;
 
 function challengeWhat(p: Payment): string {
   try {
-    const st = JSON.parse(p.challengeInfo ?? '{}') as { info?: { label?: string; masked?: string | null }; hint?: string };
+    const st = JSON.parse(p.challengeInfo ?? '{}') as {
+      info?: { label?: string; masked?: string | null };
+      hint?: string;
+    };
     return st.hint || [st.info?.label, st.info?.masked].filter(Boolean).join(' ');
   } catch {
     return '';

@@ -16,7 +16,10 @@ export interface ConsoleDeps {
 /** The console: registration, login, the admin console (/admin) and the merchant dashboard (/dashboard). */
 export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  await consoleSessions(app, { accounts: deps.gw.accounts, secureCookies: deps.gw.config.publicUrl.startsWith('https:') });
+  await consoleSessions(app, {
+    accounts: deps.gw.accounts,
+    secureCookies: deps.gw.config.publicUrl.startsWith('https:'),
+  });
   await publicConsoleRoutes(app, deps);
   await adminRoutes(app, deps);
   await dashboardRoutes(app, deps);

@@ -66,7 +66,15 @@ ${body}
 export function formField(
   name: string,
   label: string,
-  opts: { value?: string; error?: string | undefined; type?: string; autocomplete?: string; hint?: string; required?: boolean; inputmode?: string } = {},
+  opts: {
+    value?: string;
+    error?: string | undefined;
+    type?: string;
+    autocomplete?: string;
+    hint?: string;
+    required?: boolean;
+    inputmode?: string;
+  } = {},
 ): Html {
   const id = `f-${name}`;
   const describedBy = [opts.hint ? `${id}-hint` : '', opts.error ? `${id}-error` : ''].filter(Boolean).join(' ');

@@ -1,6 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WmxError } from '../../domain/errors.js';
-import { BUSINESS_TYPES, MIN_PASSWORD_LENGTH, validateRegistration, type RegistrationInput } from '../../domain/registration.js';
+import {
+  BUSINESS_TYPES,
+  MIN_PASSWORD_LENGTH,
+  validateRegistration,
+  type RegistrationInput,
+} from '../../domain/registration.js';
 import { SESSION_TTL_MS, type UserKind } from '../../app/accounts.js';
 import { html } from '../html.js';
 import type { ConsoleDeps } from './index.js';
@@ -26,14 +31,25 @@ const REG_FIELDS: (keyof RegistrationInput)[] = [
 ];
 
 export function sendConsole(reply: FastifyReply, status: number, page: string) {
-  return reply.code(status).header('content-security-policy', CONSOLE_CSP).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page);
+  return reply
+    .code(status)
+    .header('content-security-policy', CONSOLE_CSP)
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(page);
 }
 
 /** Registration, login/logout for merchants and operators, and accepting a team invitation. */
 export async function publicConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const { gw, sandbox } = deps;
 
-  function registerPage(req: FastifyRequest, reply: FastifyReply, values: Partial<RegistrationInput>, errors: Partial<Record<string, string>>, status = 200) {
+  function registerPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    values: Partial<RegistrationInput>,
+    errors: Partial<Record<string, string>>,
+    status = 200,
+  ) {
     const f = (name: keyof RegistrationInput, label: string, o: Parameters<typeof formField>[2] = {}) =>
       formField(name, label, { value: values[name] ?? '', error: errors[name], ...o });
     const typeError = errors.business_type;
@@ -91,7 +107,9 @@ ${f('password_confirm', 'Confirm password', { type: 'password', autocomplete: 'n
 
   app.post('/register', async (req, reply) => {
     const b = (req.body ?? {}) as Body;
-    const input = Object.fromEntries(REG_FIELDS.map((k) => [k, String(b[k] ?? '').slice(0, 2000)])) as unknown as RegistrationInput;
+    const input = Object.fromEntries(
+      REG_FIELDS.map((k) => [k, String(b[k] ?? '').slice(0, 2000)]),
+    ) as unknown as RegistrationInput;
     const v = validateRegistration(input);
     const keep = { ...input, password: '', password_confirm: '' };
     if (!v.ok) return registerPage(req, reply, keep, v.errors, 422);
@@ -112,14 +130,26 @@ An operator will review it; then <a href="/login">log in</a> with ${v.value.prof
     );
   });
 
-  function loginPage(req: FastifyRequest, reply: FastifyReply, kind: UserKind, error?: string, email = '', status = 200) {
+  function loginPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    kind: UserKind,
+    error?: string,
+    email = '',
+    status = 200,
+  ) {
     const action = kind === 'admin' ? '/admin/login' : '/login';
     const next = (req.query as Record<string, string | undefined>).next ?? ((req.body ?? {}) as Body).next ?? '';
     return sendConsole(
       reply,
       status,
       consolePage(
-        { title: kind === 'admin' ? 'Operator login' : 'Merchant login', csrf: reply.csrfToken(req), sandbox, area: 'public' },
+        {
+          title: kind === 'admin' ? 'Operator login' : 'Merchant login',
+          csrf: reply.csrfToken(req),
+          sandbox,
+          area: 'public',
+        },
         html`<section class="narrow"><h1>${kind === 'admin' ? 'Operator login' : 'Merchant login'}</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="${action}">
@@ -149,11 +179,20 @@ ${kind === 'merchant' ? html`<p>New here? <a href="/register">Register your busi
               ? `Too many failed attempts: this account is locked for ${Math.ceil((r.retryAfterMs ?? 0) / 60_000)} minutes.`
               : 'Too many login attempts from your address. Wait a minute and try again.';
         if (r.retryAfterMs) reply.header('retry-after', String(Math.ceil(r.retryAfterMs / 1000)));
-        await gw.audit.record({ kind: kind === 'admin' ? 'admin' : 'merchant', id: email || 'unknown', ip: req.ip }, 'login.failed', null, { reason: r.reason });
+        await gw.audit.record(
+          { kind: kind === 'admin' ? 'admin' : 'merchant', id: email || 'unknown', ip: req.ip },
+          'login.failed',
+          null,
+          { reason: r.reason },
+        );
         return loginPage(req, reply, kind, msg, email, r.reason === 'invalid' ? 401 : 429);
       }
       reply.setSessionCookie(r.token, SESSION_TTL_MS);
-      await gw.audit.record({ kind: kind === 'admin' ? 'admin' : 'merchant', id: r.session.user.email, ip: req.ip }, 'login', r.session.user.merchantId);
+      await gw.audit.record(
+        { kind: kind === 'admin' ? 'admin' : 'merchant', id: r.session.user.email, ip: req.ip },
+        'login',
+        r.session.user.merchantId,
+      );
       return reply.redirect(safeNext(b.next, home), 303);
     });
   }
@@ -165,7 +204,15 @@ ${kind === 'merchant' ? html`<p>New here? <a href="/register">Register your busi
     return reply.redirect(wasAdmin ? '/admin/login' : '/login', 303);
   });
 
-  function invitePage(req: FastifyRequest, reply: FastifyReply, token: string, invite: { email: string; role: string }, errors: Record<string, string> = {}, name = '', status = 200) {
+  function invitePage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    token: string,
+    invite: { email: string; role: string },
+    errors: Record<string, string> = {},
+    name = '',
+    status = 200,
+  ) {
     return sendConsole(
       reply,
       status,
@@ -182,7 +229,15 @@ ${formField('password', 'Password', { type: 'password', autocomplete: 'new-passw
 
   app.get<{ Params: { token: string } }>('/invite/:token', async (req, reply) => {
     const inv = await gw.onboarding.findInvite(req.params.token);
-    if (!inv) return sendConsole(reply, 404, consolePage({ title: 'Invitation not valid', csrf: reply.csrfToken(req), sandbox, area: 'public' }, html`<section><h1>This invitation is not valid</h1><p>It was used already or has expired. Ask the owner for a new one.</p></section>`));
+    if (!inv)
+      return sendConsole(
+        reply,
+        404,
+        consolePage(
+          { title: 'Invitation not valid', csrf: reply.csrfToken(req), sandbox, area: 'public' },
+          html`<section><h1>This invitation is not valid</h1><p>It was used already or has expired. Ask the owner for a new one.</p></section>`,
+        ),
+      );
     return invitePage(req, reply, req.params.token, inv);
   });
 
@@ -190,11 +245,14 @@ ${formField('password', 'Password', { type: 'password', autocomplete: 'new-passw
     const inv = await gw.onboarding.findInvite(req.params.token);
     if (!inv) return reply.redirect(`/invite/${encodeURIComponent(req.params.token)}`, 303);
     const b = (req.body ?? {}) as Body;
-    const name = String(b.name ?? '').trim().slice(0, 120);
+    const name = String(b.name ?? '')
+      .trim()
+      .slice(0, 120);
     const password = String(b.password ?? '');
     const errors: Record<string, string> = {};
     if (name === '') errors.name = 'Enter your name.';
-    if (password.length < MIN_PASSWORD_LENGTH || password.length > 200) errors.password = `Use ${MIN_PASSWORD_LENGTH} to 200 characters.`;
+    if (password.length < MIN_PASSWORD_LENGTH || password.length > 200)
+      errors.password = `Use ${MIN_PASSWORD_LENGTH} to 200 characters.`;
     if (Object.keys(errors).length > 0) return invitePage(req, reply, req.params.token, inv, errors, name, 422);
     const user = await gw.onboarding.acceptInvite(req.params.token, name, password, req.ip);
     const { token } = await gw.accounts.createSession(user, req.ip);

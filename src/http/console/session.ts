@@ -43,7 +43,9 @@ export async function consoleSessions(app: FastifyInstance, opts: ConsoleSession
         return reply
           .code(403)
           .type('text/html; charset=utf-8')
-          .send('<!doctype html><title>Form expired</title><p>This form expired or came from elsewhere. Go back, reload the page and try again.</p>');
+          .send(
+            '<!doctype html><title>Form expired</title><p>This form expired or came from elsewhere. Go back, reload the page and try again.</p>',
+          );
       }
     }
   });

@@ -23,7 +23,8 @@ export interface DemoDeps {
   now(): number;
 }
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const t = translator('en');
 
 function page(reply: FastifyReply, status: number, title: string, body: ReturnType<typeof html>) {
@@ -38,7 +39,8 @@ function page(reply: FastifyReply, status: number, title: string, body: ReturnTy
 /** The official grammar: {2xItem A[5]=[10]}+{shipping rate:0}-{discount amount:0}=10.00 */
 export function productDesc(lines: DemoLine[], totalMinor: bigint): string {
   const items = lines.map(
-    (l) => `{${l.quantity}x${l.name}[${formatMinor(l.priceMinor)}]=[${formatMinor(l.priceMinor * BigInt(l.quantity))}]}`,
+    (l) =>
+      `{${l.quantity}x${l.name}[${formatMinor(l.priceMinor)}]=[${formatMinor(l.priceMinor * BigInt(l.quantity))}]}`,
   );
   return `${items.join('+')}+{shipping rate:0}-{discount amount:0}=${formatMinor(totalMinor)}`;
 }
@@ -88,10 +90,16 @@ ${DEMO_PRODUCTS.map(
     const lines: DemoLine[] = [];
     for (const p of DEMO_PRODUCTS) {
       const q = Number(body[`qty_${p.id}`] ?? 0);
-      if (Number.isInteger(q) && q > 0 && q <= 20) lines.push({ id: p.id, name: p.name, quantity: q, priceMinor: p.priceMinor });
+      if (Number.isInteger(q) && q > 0 && q <= 20)
+        lines.push({ id: p.id, name: p.name, quantity: q, priceMinor: p.priceMinor });
     }
     if (lines.length === 0) {
-      return page(reply, 422, 'Demo shop', html`<section><h1>Your basket is empty</h1><p><a href="/demo">Choose at least one item.</a></p></section>`);
+      return page(
+        reply,
+        422,
+        'Demo shop',
+        html`<section><h1>Your basket is empty</h1><p><a href="/demo">Choose at least one item.</a></p></section>`,
+      );
     }
     const total = lines.reduce((s, l) => s + l.priceMinor * BigInt(l.quantity), 0n);
     const ref = newMerchantRefId();
@@ -118,7 +126,12 @@ ${DEMO_PRODUCTS.map(
       ));
     } catch (e) {
       const why = e instanceof WmxError ? `${e.code}: ${e.message}` : 'internal error';
-      return page(reply, 502, 'Demo shop', html`<section><h1>Could not start the payment</h1><p>${why}</p><p><a href="/demo">Back to the shop</a></p></section>`);
+      return page(
+        reply,
+        502,
+        'Demo shop',
+        html`<section><h1>Could not start the payment</h1><p>${why}</p><p><a href="/demo">Back to the shop</a></p></section>`,
+      );
     }
     await deps.db
       .insertInto('demo_orders')
@@ -143,9 +156,16 @@ ${DEMO_PRODUCTS.map(
     } catch {
       // handled below: no token
     }
-    const order = token ? await deps.db.selectFrom('demo_orders').selectAll().where('token', '=', token).executeTakeFirst() : undefined;
+    const order = token
+      ? await deps.db.selectFrom('demo_orders').selectAll().where('token', '=', token).executeTakeFirst()
+      : undefined;
     if (!order) {
-      return page(reply, 400, 'Demo shop', html`<section><h1>Unknown order</h1><p>The gateway posted a result this shop cannot match to an order.</p><p><a href="/demo">Back to the shop</a></p></section>`);
+      return page(
+        reply,
+        400,
+        'Demo shop',
+        html`<section><h1>Unknown order</h1><p>The gateway posted a result this shop cannot match to an order.</p><p><a href="/demo">Back to the shop</a></p></section>`,
+      );
     }
     const total = formatMinor(BigInt(order.total_minor));
     let verdict: string | undefined;
@@ -157,16 +177,33 @@ ${DEMO_PRODUCTS.map(
       verdict = e instanceof WmxError ? `check-payment failed: ${e.code} ${e.message}` : 'check-payment failed';
     }
     const paid = verdict === undefined;
-    await deps.db.updateTable('demo_orders').set({ status: paid ? 'paid' : 'unpaid' }).where('token', '=', token).execute();
+    await deps.db
+      .updateTable('demo_orders')
+      .set({ status: paid ? 'paid' : 'unpaid' })
+      .where('token', '=', token)
+      .execute();
     return page(
       reply,
       200,
       paid ? 'Paid' : 'Not paid',
       html`<section class="result result-${paid ? 'approved' : 'declined'}"><h1>${paid ? 'Paid' : 'Not paid'}</h1>
 <p>${paid ? `Thank you! Order ${order.merchant_ref_id} is paid: ${total} BDT.` : `Order ${order.merchant_ref_id} is not paid: ${verdict}.`}</p>
-${record ? html`<table><tbody>${(['txn_status', 'txn_details', 'merchant_amount_bdt', 'bank_amount_bdt', 'payment_card', 'card_details', 'ref_id', 'txn_time'] as const).map(
-        (k) => html`<tr><th scope="row">${k}</th><td>${record[k] ?? 'null'}</td></tr>`,
-      )}</tbody></table>` : ''}
+${
+  record
+    ? html`<table><tbody>${(
+        [
+          'txn_status',
+          'txn_details',
+          'merchant_amount_bdt',
+          'bank_amount_bdt',
+          'payment_card',
+          'card_details',
+          'ref_id',
+          'txn_time',
+        ] as const
+      ).map((k) => html`<tr><th scope="row">${k}</th><td>${record[k] ?? 'null'}</td></tr>`)}</tbody></table>`
+    : ''
+}
 <p><a href="/demo">Shop again</a></p></section>`,
     );
   });

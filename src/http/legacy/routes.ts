@@ -76,18 +76,27 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
 function sendError(err: FastifyError | WmxError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   reply.code(200).type(JSON_TYPE);
   if (err instanceof WmxError) {
-    const body: { statusCode: string; statusMsg: string; field?: string } = { statusCode: err.code, statusMsg: err.message };
+    const body: { statusCode: string; statusMsg: string; field?: string } = {
+      statusCode: err.code,
+      statusMsg: err.message,
+    };
     if (err.field !== undefined) body.field = err.field;
     return reply.send(serializeError(body));
   }
   // Fastify's own client errors (body too large, bad Content-Length, aborted upload): the request is at fault.
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
-    const statusMsg = tooLarge ? `Request body larger than ${LEGACY_BODY_LIMIT} bytes` : `Malformed request: ${err.message}`;
+    const statusMsg = tooLarge
+      ? `Request body larger than ${LEGACY_BODY_LIMIT} bytes`
+      : `Malformed request: ${err.message}`;
     return reply.send(serializeError({ statusCode: '2004', statusMsg }));
   }
   req.log.error({ err }, 'internal error on a legacy route');
   return reply.send(
-    serializeError({ statusCode: '5000', statusMsg: `${ERROR_MESSAGES['5000']} (request id ${req.id})`, request_id: String(req.id) }),
+    serializeError({
+      statusCode: '5000',
+      statusMsg: `${ERROR_MESSAGES['5000']} (request id ${req.id})`,
+      request_id: String(req.id),
+    }),
   );
 }

@@ -15,7 +15,8 @@ export interface SiteDeps {
   codes: { label: string; cardCode: string }[];
 }
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const t = translator('en');
 
 /**
@@ -53,9 +54,9 @@ Credentials travel in the body: <code>wmx_id</code>, <code>access_app_key</code>
 <p><code>txn_status</code>: <code>"1000"</code> paid, <code>"1001"</code> rejected by the bank, <code>"1009"</code> cancelled or expired, <code>null</code> not finished.
 check-payment's <code>statusCode</code> is the number 1000 when paid, else 1008.</p>
 <h2>Payment codes</h2>
-<table><thead><tr><th><code>payment_method</code></th><th>Method</th></tr></thead><tbody>${Object.entries(PAYMENT_METHOD_CODES).map(
-      ([m, code]) => html`<tr><td><code>${code}</code></td><td>${m.replace('_', ' ')}</td></tr>`,
-    )}</tbody></table>
+<table><thead><tr><th><code>payment_method</code></th><th>Method</th></tr></thead><tbody>${Object.entries(
+      PAYMENT_METHOD_CODES,
+    ).map(([m, code]) => html`<tr><td><code>${code}</code></td><td>${m.replace('_', ' ')}</td></tr>`)}</tbody></table>
 <table><thead><tr><th><code>card_code</code></th><th><code>payment_card</code></th></tr></thead><tbody>${deps.codes.map(
       (c) => html`<tr><td><code>${c.cardCode}</code></td><td>${c.label}</td></tr>`,
     )}</tbody></table>

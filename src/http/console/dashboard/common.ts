@@ -44,7 +44,13 @@ export function sendDashPage(
     reply,
     o.status ?? 200,
     consolePage(
-      { title: o.title, session: req.consoleSession, csrf: reply.csrfToken(req), sandbox: ctx.sandbox || (o.merchant?.sandbox ?? false), area: 'dashboard' },
+      {
+        title: o.title,
+        session: req.consoleSession,
+        csrf: reply.csrfToken(req),
+        sandbox: ctx.sandbox || (o.merchant?.sandbox ?? false),
+        area: 'dashboard',
+      },
       body,
       o.extraHead,
     ),
@@ -62,11 +68,31 @@ export function sendMessage(
   merchant?: Merchant,
   back: [string, string] = ['/dashboard', 'Back to the overview'],
 ) {
-  return sendDashPage(ctx, req, reply, { status, title, merchant }, html`<section><h1>${title}</h1><p class="notice" role="alert">${message}</p><p><a href="${back[0]}">${back[1]}</a></p></section>`);
+  return sendDashPage(
+    ctx,
+    req,
+    reply,
+    { status, title, merchant },
+    html`<section><h1>${title}</h1><p class="notice" role="alert">${message}</p><p><a href="${back[0]}">${back[1]}</a></p></section>`,
+  );
 }
 
-export const sendForbidden = (ctx: DashCtx, req: FastifyRequest, reply: FastifyReply, what: string, merchant?: Merchant) =>
-  sendMessage(ctx, req, reply, 403, 'Not allowed', `Your role (${req.consoleSession?.user.role ?? 'none'}) cannot ${what}.`, merchant);
+export const sendForbidden = (
+  ctx: DashCtx,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  what: string,
+  merchant?: Merchant,
+) =>
+  sendMessage(
+    ctx,
+    req,
+    reply,
+    403,
+    'Not allowed',
+    `Your role (${req.consoleSession?.user.role ?? 'none'}) cannot ${what}.`,
+    merchant,
+  );
 
 /**
  * Until an operator approves the merchant (or after a rejection) the dashboard has nothing to show
@@ -83,8 +109,21 @@ export function notYetOpen(m: Merchant): Html | undefined {
 }
 
 /** The page a pending or rejected merchant gets in place of any dashboard section. */
-export function sendNotOpen(ctx: DashCtx, req: FastifyRequest, reply: FastifyReply, m: Merchant, notice: Html, status = 200) {
-  return sendDashPage(ctx, req, reply, { status, title: m.name, merchant: m }, html`<section><h1>${m.name}</h1>${notice}<p><a href="/dashboard">Overview</a></p></section>`);
+export function sendNotOpen(
+  ctx: DashCtx,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  m: Merchant,
+  notice: Html,
+  status = 200,
+) {
+  return sendDashPage(
+    ctx,
+    req,
+    reply,
+    { status, title: m.name, merchant: m },
+    html`<section><h1>${m.name}</h1>${notice}<p><a href="/dashboard">Overview</a></p></section>`,
+  );
 }
 
 /**

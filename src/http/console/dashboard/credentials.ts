@@ -4,7 +4,18 @@ import type { Merchant } from '../../../domain/merchant.js';
 import { WmxError } from '../../../domain/errors.js';
 import { html, type Html } from '../../html.js';
 import { csrfInput } from '../layout.js';
-import { merchantOf, merchantOnly, notYetOpen, sendDashPage, sendForbidden, sendMessage, sendNotOpen, textOf, userOf, type DashCtx } from './common.js';
+import {
+  merchantOf,
+  merchantOnly,
+  notYetOpen,
+  sendDashPage,
+  sendForbidden,
+  sendMessage,
+  sendNotOpen,
+  textOf,
+  userOf,
+  type DashCtx,
+} from './common.js';
 
 /** The labels an operator's checker (and a person) reads the secrets by; keep them exactly. */
 const SECRET_FIELDS: [keyof IssuedCredentials, string][] = [
@@ -22,7 +33,12 @@ const CONFIRM_LABEL = 'I understand the old credentials stop working now';
 export async function credentialsRoutes(app: FastifyInstance, ctx: DashCtx): Promise<void> {
   const isOwner = (req: FastifyRequest) => userOf(req).role === 'owner';
 
-  function metadataPage(req: FastifyRequest, reply: FastifyReply, m: Merchant, opts: { status?: number; confirmError?: string } = {}) {
+  function metadataPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    m: Merchant,
+    opts: { status?: number; confirmError?: string } = {},
+  ) {
     const issued = m.accessAppKeyHash !== null;
     const has = (v: string | null) => (v !== null ? 'issued' : 'not issued');
     const owner = isOwner(req);
@@ -98,12 +114,24 @@ ${SECRET_FIELDS.map(
     if (!isOwner(req)) return sendForbidden(ctx, req, reply, 'read credentials', m);
     const creds = await ctx.gw.onboarding.revealIssuedCredentials(userOf(req), req.ip);
     if (!creds) {
-      return sendMessage(ctx, req, reply, 410, 'Already shown', 'The credentials issued at approval were already shown once and cannot be shown again. Rotate them to get new ones.', m, [
-        '/dashboard/credentials',
-        'Back to credentials',
-      ]);
+      return sendMessage(
+        ctx,
+        req,
+        reply,
+        410,
+        'Already shown',
+        'The credentials issued at approval were already shown once and cannot be shown again. Rotate them to get new ones.',
+        m,
+        ['/dashboard/credentials', 'Back to credentials'],
+      );
     }
-    return secretsPage(req, reply, m, creds, html`<p>These are the credentials issued when your application was approved.</p>`);
+    return secretsPage(
+      req,
+      reply,
+      m,
+      creds,
+      html`<p>These are the credentials issued when your application was approved.</p>`,
+    );
   });
 
   app.post('/dashboard/credentials/rotate', merchantOnly, async (req, reply) => {
@@ -119,9 +147,19 @@ ${SECRET_FIELDS.map(
     try {
       creds = await ctx.gw.onboarding.rotate(userOf(req), req.ip);
     } catch (e) {
-      if (e instanceof WmxError) return sendMessage(ctx, req, reply, 409, 'Cannot rotate', e.message, m, ['/dashboard/credentials', 'Back to credentials']);
+      if (e instanceof WmxError)
+        return sendMessage(ctx, req, reply, 409, 'Cannot rotate', e.message, m, [
+          '/dashboard/credentials',
+          'Back to credentials',
+        ]);
       throw e;
     }
-    return secretsPage(req, reply, m, creds, html`<p>Rotated: the old credentials stopped working just now. Put these in your shop.</p>`);
+    return secretsPage(
+      req,
+      reply,
+      m,
+      creds,
+      html`<p>Rotated: the old credentials stopped working just now. Put these in your shop.</p>`,
+    );
   });
 }

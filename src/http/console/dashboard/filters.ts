@@ -21,7 +21,15 @@ export interface FilterValues {
   max_amount: string;
 }
 
-export const FILTER_KEYS: readonly (keyof FilterValues)[] = ['q', 'status', 'method', 'from', 'to', 'min_amount', 'max_amount'];
+export const FILTER_KEYS: readonly (keyof FilterValues)[] = [
+  'q',
+  'status',
+  'method',
+  'from',
+  'to',
+  'min_amount',
+  'max_amount',
+];
 
 export type ParsedFilter =
   | { ok: true; values: FilterValues; filter: PaymentFilter }
@@ -38,7 +46,9 @@ function parseBdt(text: string): bigint | undefined {
  * query: whatever is sent, the filter only ever covers that merchant's payments.
  */
 export function parseFilter(gw: Gateway, merchantId: string, query: unknown): ParsedFilter {
-  const values = Object.fromEntries(FILTER_KEYS.map((k) => [k, textOf(query, k, 200).trim()])) as unknown as FilterValues; // every key set just above
+  const values = Object.fromEntries(
+    FILTER_KEYS.map((k) => [k, textOf(query, k, 200).trim()]),
+  ) as unknown as FilterValues; // every key set just above
   const errors: Partial<Record<keyof FilterValues, string>> = {};
   const filter: PaymentFilter = { merchantId };
 
@@ -62,9 +72,11 @@ export function parseFilter(gw: Gateway, merchantId: string, query: unknown): Pa
     const t = zoneDayStart(gw, values.to);
     if (t === undefined) errors.to = 'Enter a date as YYYY-MM-DD.';
     // "To" includes that whole day: the range ends where the next day starts.
-    else filter.to = zoneDayStart(gw, new Date(Date.parse(values.to) + DAY_MS).toISOString().slice(0, 10)) ?? t + DAY_MS;
+    else
+      filter.to = zoneDayStart(gw, new Date(Date.parse(values.to) + DAY_MS).toISOString().slice(0, 10)) ?? t + DAY_MS;
   }
-  if (filter.from !== undefined && filter.to !== undefined && filter.from >= filter.to) errors.to = '“To” must not be before “From”.';
+  if (filter.from !== undefined && filter.to !== undefined && filter.from >= filter.to)
+    errors.to = '“To” must not be before “From”.';
   for (const [key, field] of [
     ['min_amount', 'minAmountMinor'],
     ['max_amount', 'maxAmountMinor'],
@@ -74,7 +86,11 @@ export function parseFilter(gw: Gateway, merchantId: string, query: unknown): Pa
     if (v === undefined) errors[key] = 'Enter an amount in BDT, e.g. 100 or 99.50.';
     else filter[field] = v;
   }
-  if (filter.minAmountMinor !== undefined && filter.maxAmountMinor !== undefined && filter.minAmountMinor > filter.maxAmountMinor) {
+  if (
+    filter.minAmountMinor !== undefined &&
+    filter.maxAmountMinor !== undefined &&
+    filter.minAmountMinor > filter.maxAmountMinor
+  ) {
     errors.max_amount = 'The maximum must not be below the minimum.';
   }
   return Object.keys(errors).length > 0 ? { ok: false, values, errors } : { ok: true, values, filter };

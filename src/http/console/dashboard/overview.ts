@@ -1,7 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { formatMinor } from '../../../domain/money.js';
 import { html } from '../../html.js';
-import { DAY_MS, details, merchantOf, merchantOnly, notYetOpen, sendDashPage, sendMessage, statusBadge, zoneOffsetAt, type DashCtx } from './common.js';
+import {
+  DAY_MS,
+  details,
+  merchantOf,
+  merchantOnly,
+  notYetOpen,
+  sendDashPage,
+  sendMessage,
+  statusBadge,
+  zoneOffsetAt,
+  type DashCtx,
+} from './common.js';
 
 export const STATS_DAYS = 30;
 
@@ -55,7 +66,14 @@ ${details([
   ['Mode', ctx.sandbox || m.sandbox ? 'Sandbox (test payments only)' : 'Live'],
 ])}</section>`;
     const closed = notYetOpen(m);
-    if (closed) return sendDashPage(ctx, req, reply, { title: 'Overview', merchant: m }, html`${head}<section>${closed}</section>`);
+    if (closed)
+      return sendDashPage(
+        ctx,
+        req,
+        reply,
+        { title: 'Overview', merchant: m },
+        html`${head}<section>${closed}</section>`,
+      );
 
     const { days, volumeMinor } = await dailyStats(ctx, m.id);
     const total = days.reduce((s, d) => s + d.total, 0);
@@ -77,9 +95,12 @@ ${m.pendingCredentialsSealed ? html`<p class="notice">Your credentials are ready
 <table id="daily-table">
 <caption>Payments per day, last ${STATS_DAYS} days</caption>
 <thead><tr><th scope="col">Date</th><th scope="col">Payments</th><th scope="col">Approved</th><th scope="col">Success rate</th><th scope="col">Volume (BDT)</th></tr></thead>
-<tbody>${[...days].reverse().map(
-        (d) => html`<tr><th scope="row">${d.date}</th><td>${d.total}</td><td>${d.approved}</td><td>${d.successRate.toFixed(1)} %</td><td>${d.volume}</td></tr>`,
-      )}</tbody>
+<tbody>${[...days]
+        .reverse()
+        .map(
+          (d) =>
+            html`<tr><th scope="row">${d.date}</th><td>${d.total}</td><td>${d.approved}</td><td>${d.successRate.toFixed(1)} %</td><td>${d.volume}</td></tr>`,
+        )}</tbody>
 <tfoot><tr><th scope="row">Total</th><td>${total}</td><td>${approved}</td><td>${total === 0 ? '0.0' : (Math.round((approved * 1000) / total) / 10).toFixed(1)} %</td><td>${formatMinor(volumeMinor)}</td></tr></tfoot>
 </table></section>`,
     );

@@ -88,13 +88,18 @@ export async function paymentsCsvRoutes(app: FastifyInstance, ctx: DashCtx): Pro
     const m = await merchantOf(ctx, req);
     reply.header('cache-control', 'no-store');
     if (!m) return reply.code(404).type('text/plain; charset=utf-8').send('Not found\n');
-    if (notYetOpen(m)) return reply.code(409).type('text/plain; charset=utf-8').send('Your merchant account is not approved.\n');
+    if (notYetOpen(m))
+      return reply.code(409).type('text/plain; charset=utf-8').send('Your merchant account is not approved.\n');
     const parsed = parseFilter(gw, m.id, req.query);
     if (!parsed.ok) {
       return reply
         .code(400)
         .type('text/plain; charset=utf-8')
-        .send(`Invalid filters:\n${Object.entries(parsed.errors).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`);
+        .send(
+          `Invalid filters:\n${Object.entries(parsed.errors)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('\n')}\n`,
+        );
     }
     const day = gw.formatTime(gw.now()).slice(0, 10);
     return reply

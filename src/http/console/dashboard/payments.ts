@@ -3,7 +3,18 @@ import { formatMinor } from '../../../domain/money.js';
 import type { Payment } from '../../../domain/payment.js';
 import { html, type Html } from '../../html.js';
 import { toCheckPaymentRecord } from '../../legacy/wire.js';
-import { details, merchantOf, merchantOnly, notYetOpen, sendDashPage, sendMessage, sendNotOpen, statusBadge, textOf, type DashCtx } from './common.js';
+import {
+  details,
+  merchantOf,
+  merchantOnly,
+  notYetOpen,
+  sendDashPage,
+  sendMessage,
+  sendNotOpen,
+  statusBadge,
+  textOf,
+  type DashCtx,
+} from './common.js';
 import { filterQuery, METHODS, parseFilter, STATUSES, type FilterValues, type ParsedFilter } from './filters.js';
 
 export const PAGE_SIZE = 50;
@@ -14,9 +25,14 @@ const methodLabel = (m: Payment['method']): string => METHODS.find(([k]) => k ==
 function filterForm(values: FilterValues, errors: Partial<Record<keyof FilterValues, string>>): Html {
   const field = (name: keyof FilterValues, label: string, input: Html) =>
     html`<div class="field${errors[name] ? ' has-error' : ''}"><label for="f-${name}">${label}</label>${input}${errors[name] ? html`<p id="f-${name}-error" class="error">${errors[name]}</p>` : ''}</div>`;
-  const aria = (name: keyof FilterValues) => (errors[name] ? html` aria-invalid="true" aria-describedby="f-${name}-error"` : '');
+  const aria = (name: keyof FilterValues) =>
+    errors[name] ? html` aria-invalid="true" aria-describedby="f-${name}-error"` : '';
   const text = (name: keyof FilterValues, label: string, type = 'text', extra: Html = html``) =>
-    field(name, label, html`<input id="f-${name}" name="${name}" type="${type}" value="${values[name]}"${aria(name)}${extra}>`);
+    field(
+      name,
+      label,
+      html`<input id="f-${name}" name="${name}" type="${type}" value="${values[name]}"${aria(name)}${extra}>`,
+    );
   const select = (name: keyof FilterValues, label: string, options: readonly (readonly [string, string])[]) =>
     field(
       name,
@@ -27,7 +43,11 @@ function filterForm(values: FilterValues, errors: Partial<Record<keyof FilterVal
     );
   return html`<form method="get" action="/dashboard/payments" class="filters" role="search">
 ${text('q', 'Search', 'search', html` placeholder="Order id, token, ref id, phone or email"`)}
-${select('status', 'Status', STATUSES.map((s) => [s, s] as const))}
+${select(
+  'status',
+  'Status',
+  STATUSES.map((s) => [s, s] as const),
+)}
 ${select('method', 'Method', METHODS)}
 ${text('from', 'From', 'date')}
 ${text('to', 'To', 'date')}
@@ -87,7 +107,9 @@ ${
 <tbody>${rows}</tbody></table>`
 }
 <nav class="pager" aria-label="Pages">${cursor ? html`<a href="/dashboard/payments${filterQuery(parsed.values)}">Newest</a>` : ''}${
-        page.next ? html`<a href="/dashboard/payments${filterQuery(parsed.values, { cursor: page.next })}" rel="next">Older</a>` : ''
+        page.next
+          ? html`<a href="/dashboard/payments${filterQuery(parsed.values, { cursor: page.next })}" rel="next">Older</a>`
+          : ''
       }</nav></section>`,
     );
   });
@@ -98,14 +120,24 @@ ${
     const token = req.params.token.toLowerCase();
     // Scoped in the query itself: another merchant's token is indistinguishable from a made-up one.
     const p = TOKEN_RE.test(token) ? await gw.paymentSearch.byToken(m.id, token) : undefined;
-    if (!p) return sendMessage(ctx, req, reply, 404, 'Payment not found', 'No payment of yours has this token.', m, ['/dashboard/payments', 'Back to payments']);
+    if (!p)
+      return sendMessage(ctx, req, reply, 404, 'Payment not found', 'No payment of yours has this token.', m, [
+        '/dashboard/payments',
+        'Back to payments',
+      ]);
     const record = toCheckPaymentRecord(p, gw.formatTime);
     const fields = Object.entries(record).filter(([k]) => k !== 'statusCode');
-    const timeline: Html[] = [html`<li><strong>${gw.formatTime(p.initAt)}</strong>: initiated (${formatMinor(p.amountMinor)} ${p.currency}, from ${p.requestIp})</li>`];
+    const timeline: Html[] = [
+      html`<li><strong>${gw.formatTime(p.initAt)}</strong>: initiated (${formatMinor(p.amountMinor)} ${p.currency}, from ${p.requestIp})</li>`,
+    ];
     if (p.txnAt !== null) {
-      timeline.push(html`<li><strong>${gw.formatTime(p.txnAt)}</strong>: ${statusBadge(p.status)} ${p.txnDetails}</li>`);
+      timeline.push(
+        html`<li><strong>${gw.formatTime(p.txnAt)}</strong>: ${statusBadge(p.status)} ${p.txnDetails}</li>`,
+      );
     } else if (p.status === 'pending') {
-      timeline.push(html`<li>Waiting for the customer: ${p.txnDetails}. Expires <strong>${gw.formatTime(p.expiresAt)}</strong> unless paid.</li>`);
+      timeline.push(
+        html`<li>Waiting for the customer: ${p.txnDetails}. Expires <strong>${gw.formatTime(p.expiresAt)}</strong> unless paid.</li>`,
+      );
     } else {
       timeline.push(html`<li>${statusBadge(p.status)} ${p.txnDetails}</li>`);
     }

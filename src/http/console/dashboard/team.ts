@@ -4,7 +4,18 @@ import type { Merchant } from '../../../domain/merchant.js';
 import { WmxError } from '../../../domain/errors.js';
 import { html, type Html } from '../../html.js';
 import { csrfInput, formField } from '../layout.js';
-import { merchantOf, merchantOnly, notYetOpen, sendDashPage, sendForbidden, sendMessage, sendNotOpen, textOf, userOf, type DashCtx } from './common.js';
+import {
+  merchantOf,
+  merchantOnly,
+  notYetOpen,
+  sendDashPage,
+  sendForbidden,
+  sendMessage,
+  sendNotOpen,
+  textOf,
+  userOf,
+  type DashCtx,
+} from './common.js';
 
 const ROLES: [Role, string][] = [
   ['owner', 'Owner: everything, including credentials and the team'],
@@ -42,7 +53,8 @@ ${
 ${formField('email', 'Email', { type: 'email', value: form.values.email, error: form.errors.email, autocomplete: 'off' })}
 <div class="field${roleError ? ' has-error' : ''}"><label for="f-role">Role</label>
 <select id="f-role" name="role" required${roleError ? html` aria-invalid="true" aria-describedby="f-role-error"` : ''}>${ROLES.map(
-        ([r, label]) => html`<option value="${r}"${r === (form.values.role || 'viewer') ? html` selected` : ''}>${label}</option>`,
+        ([r, label]) =>
+          html`<option value="${r}"${r === (form.values.role || 'viewer') ? html` selected` : ''}>${label}</option>`,
       )}</select>
 ${roleError ? html`<p id="f-role-error" class="error">${roleError}</p>` : ''}</div>
 <button type="submit" class="primary">Invite</button></form></section>`;
@@ -56,7 +68,8 @@ ${roleError ? html`<p id="f-role-error" class="error">${roleError}</p>` : ''}</d
 <table id="members"><caption>Members</caption>
 <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Last login</th></tr></thead>
 <tbody>${members.map(
-        (u) => html`<tr><td>${u.name}</td><td>${u.email}</td><td>${u.role}</td><td>${u.lastLoginAt === null ? 'never' : gw.formatTime(u.lastLoginAt)}</td></tr>`,
+        (u) =>
+          html`<tr><td>${u.name}</td><td>${u.email}</td><td>${u.role}</td><td>${u.lastLoginAt === null ? 'never' : gw.formatTime(u.lastLoginAt)}</td></tr>`,
       )}</tbody></table>
 <p class="hint">Times in ${gw.config.timezone}.</p>
 <h2>Pending invitations</h2>
@@ -91,7 +104,11 @@ ${inviteSection}`,
     try {
       const { token, expiresAt } = await gw.onboarding.invite(user, values.email, role, req.ip);
       const url = `${gw.config.publicUrl}/invite/${token}`;
-      return teamPage(req, reply, m, { values: { email: '', role: '' }, errors: {}, link: { url, email: values.email.toLowerCase(), role, expiresAt } });
+      return teamPage(req, reply, m, {
+        values: { email: '', role: '' },
+        errors: {},
+        link: { url, email: values.email.toLowerCase(), role, expiresAt },
+      });
     } catch (e) {
       if (e instanceof WmxError) {
         const errors = e.field === 'role' ? { role: e.message } : { email: e.message };
