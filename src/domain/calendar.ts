@@ -2,6 +2,8 @@
  * Calendar days in the gateway's time zone (settlement batches are per merchant and local day).
  * Pure: only the Intl global, no node:* import.
  */
+import { zoneOffset } from './time.js';
+
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
 
@@ -14,29 +16,7 @@ export function isIsoDate(text: string): boolean {
 }
 
 /** Offset (local wall clock − UTC, in ms) of `timeZone` at an instant. */
-function offsetAt(timeZone: string, epochMs: number): number {
-  const fmt = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  });
-  const p: Record<string, string> = {};
-  for (const part of fmt.formatToParts(epochMs)) p[part.type] = part.value;
-  const wall = Date.UTC(
-    Number(p.year),
-    Number(p.month) - 1,
-    Number(p.day),
-    Number(p.hour),
-    Number(p.minute),
-    Number(p.second),
-  );
-  return wall - (epochMs - (epochMs % 1000));
-}
+const offsetAt = (timeZone: string, epochMs: number): number => zoneOffset(timeZone)(epochMs);
 
 /** The local date (YYYY-MM-DD) of an instant in `timeZone`. */
 export function dateInZone(epochMs: number, timeZone: string): string {

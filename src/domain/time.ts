@@ -1,9 +1,13 @@
 /**
- * Formats epoch milliseconds as "YYYY-MM-DD HH:MM:SS" in an IANA time zone. The zone's offset is
- * asked of Intl once per quarter hour of time (every real zone changes offset on such a boundary)
- * and the rest is arithmetic: Intl's formatToParts on every call showed up in the hot path.
+ * The offset (local wall clock − UTC, in ms) of an IANA time zone at an instant. Intl is asked once
+ * per quarter hour of time (every real zone changes offset on such a boundary); the answers are
+ * cached per zone, because Intl's formatToParts on every call showed up in the hot path.
  */
-export function createTimeFormatter(timeZone: string): (epochMs: number) => string {
+const offsetFns = new Map<string, (epochMs: number) => number>();
+
+export function zoneOffset(timeZone: string): (epochMs: number) => number {
+  const known = offsetFns.get(timeZone);
+  if (known) return known;
   const fmt = new Intl.DateTimeFormat('en-CA', {
     timeZone,
     year: 'numeric',
@@ -37,5 +41,12 @@ export function createTimeFormatter(timeZone: string): (epochMs: number) => stri
     }
     return off;
   };
+  offsetFns.set(timeZone, offsetAt);
+  return offsetAt;
+}
+
+/** Formats epoch milliseconds as "YYYY-MM-DD HH:MM:SS" in an IANA time zone. */
+export function createTimeFormatter(timeZone: string): (epochMs: number) => string {
+  const offsetAt = zoneOffset(timeZone);
   return (epochMs) => new Date(epochMs + offsetAt(epochMs)).toISOString().slice(0, 19).replace('T', ' ');
 }
