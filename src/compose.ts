@@ -31,6 +31,10 @@ import { createLedgerChecks } from './store/ledger-checks.js';
 import { createLedgerRepo } from './store/ledger.js';
 import { createRefundRepo } from './store/refunds.js';
 import { createSettlementRepo } from './store/settlements.js';
+import { createWebhookRepo } from './store/webhooks.js';
+import { createWebhooks } from './app/webhooks.js';
+import { createWebhookOutbox } from './delivery/webhook-events.js';
+import { createWebhookWorker } from './delivery/webhook-worker.js';
 
 export interface GatewayOptions extends DbOptions {
   /** The server secret (already resolved: from WMX_SECRET or the sandbox data folder). */
@@ -46,7 +50,11 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   await migrateToLatest(db.kysely, db.dialect);
 
   const merchants = createMerchantRepo(db.kysely);
-  const payments = createPaymentRepo(db);
+  const now = opts.now ?? Date.now;
+  const formatTime = createTimeFormatter(config.timezone);
+  // Final payment and refund transitions write their webhook events in their own transactions.
+  const outbox = createWebhookOutbox({ formatTime, now });
+  const payments = createPaymentRepo(db, outbox);
   const referenceRepo = createReferenceRepo(db.kysely);
   const reference = createReferenceCache(referenceRepo);
   await reference.refresh();
@@ -55,7 +63,6 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   const auth = createAuthenticator({ merchants, serverSecret: opts.secret });
   // JSON API keys; cached briefly, flushed with the protocol credentials whenever a merchant changes.
   const apiKeys = createApiKeyAuth({ db: db.kysely });
-  const now = opts.now ?? Date.now;
   const sandboxBank = opts.sandboxBank ?? createSandboxBank();
   // No live connector exists yet: in live mode only sandbox merchants can pay (on the sandbox bank).
   const acquirerFor = (m: Merchant): Acquirer | undefined =>
@@ -80,9 +87,8 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   const pay = createPay({ payments, merchantById, acquirerFor, bankTimeoutMs: config.bankTimeoutMs, now });
   // Money: the ledger (postings written by the payment, refund and settlement transactions), refunds
   // through the same acquirer that took the payment, daily settlement batches.
-  const formatTime = createTimeFormatter(config.timezone);
   const ledger = createLedgerRepo(db.kysely);
-  const refundRepo = createRefundRepo(db);
+  const refundRepo = createRefundRepo(db, outbox);
   const settlementRepo = createSettlementRepo(db.kysely);
   const refunds = createRefunds({
     payments,
@@ -100,6 +106,19 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     settlements: settlementRepo,
     timezone: config.timezone,
   });
+
+  const signingSecretOf = (m: Merchant): string => sealer.open(m.signingSecretSealed ?? '');
+  const webhookRepo = createWebhookRepo(db);
+  const webhookWorker = createWebhookWorker({
+    repo: webhookRepo,
+    merchantById,
+    signingSecretOf,
+    retryScheduleMs: config.webhookRetryScheduleMs,
+    timeoutMs: config.webhookTimeoutMs,
+    now,
+  });
+  // main.ts starts the worker after listen; tests drive it with runOnce().
+  const webhooks = { ...createWebhooks({ repo: webhookRepo, now }), repo: webhookRepo, worker: webhookWorker };
 
   return {
     config,
@@ -136,8 +155,12 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     settlements,
     balance,
     ledgerVerify,
-    signingSecretOf: (m: Merchant): string => sealer.open(m.signingSecretSealed ?? ''),
-    close: () => db.close(),
+    signingSecretOf,
+    webhooks,
+    close: async () => {
+      await webhookWorker.stop();
+      await db.close();
+    },
   };
 }
 

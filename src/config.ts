@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseRate, type RateSpec } from './app/rate-limit.js';
 
 export type GatewayMode = 'sandbox' | 'live';
 
@@ -17,7 +18,20 @@ export interface Config {
   /** How long the gateway waits for a bank or wallet before declining with "Bank timeout". */
   readonly bankTimeoutMs: number;
   readonly logLevel: string;
+  /** Abuse limits (null = off): per merchant on init and check-payment, per client address on
+   * failed legacy authentications and on wrong OTP / PIN / password tries on the payment page. */
+  readonly rateInit: RateSpec | null;
+  readonly rateCheck: RateSpec | null;
+  readonly rateAuthFail: RateSpec | null;
+  readonly ratePayTries: RateSpec | null;
+  /** Waits between webhook attempts; after the last one fails the delivery is given up. */
+  readonly webhookRetryScheduleMs: readonly number[];
+  /** How long one webhook POST may take before it counts as a network error. */
+  readonly webhookTimeoutMs: number;
 }
+
+/** About 3.1 days of retries in all: receivers get at least three days to come back. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '10s,30s,1m,5m,15m,30m,1h,2h,4h,8h,12h,24h,24h';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -82,6 +96,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     problems.push(`WMX_BANK_TIMEOUT must be a duration such as 10s or 500ms, got "${bankTimeoutText}"`);
   }
 
+  const scheduleText = env.WMX_WEBHOOK_RETRY_SCHEDULE ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE;
+  const webhookRetryScheduleMs = scheduleText.split(',').map((s) => parseDuration(s));
+  if (webhookRetryScheduleMs.some((ms) => ms === undefined || ms <= 0)) {
+    problems.push(
+      `WMX_WEBHOOK_RETRY_SCHEDULE must be comma-separated durations such as 10s,1m,1h, got "${scheduleText}"`,
+    );
+  }
+
+  const webhookTimeoutText = env.WMX_WEBHOOK_TIMEOUT ?? '10s';
+  const webhookTimeoutMs = parseDuration(webhookTimeoutText);
+  if (webhookTimeoutMs === undefined || webhookTimeoutMs <= 0) {
+    problems.push(`WMX_WEBHOOK_TIMEOUT must be a duration such as 10s or 500ms, got "${webhookTimeoutText}"`);
+  }
+
+  // Defaults sit far above what one honest merchant sends, so only floods and guessing meet them.
+  const rate = (name: string, fallback: string): RateSpec | null => {
+    const text = env[name] ?? fallback;
+    const r = parseRate(text);
+    if (r === undefined) problems.push(`${name} must be "off" or a rate such as 50/s,200 or 20/m, got "${text}"`);
+    return r ?? null;
+  };
+  const rateInit = rate('WMX_RATE_INIT', '50/s,200');
+  const rateCheck = rate('WMX_RATE_CHECK', '100/s,400');
+  const rateAuthFail = rate('WMX_RATE_AUTH_FAIL', '20/m,20');
+  const ratePayTries = rate('WMX_RATE_PAY_TRIES', '10/m,10');
+
   const dbPath = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : undefined;
   const dataDir = path.resolve(env.WMX_DATA_DIR ?? (dbPath ? path.dirname(dbPath) : './data'));
 
@@ -99,6 +139,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     paymentTtlMs: paymentTtlMs ?? 30 * 60_000,
     bankTimeoutMs: bankTimeoutMs ?? 10_000,
     logLevel: env.WMX_LOG_LEVEL ?? 'info',
+    rateInit,
+    rateCheck,
+    rateAuthFail,
+    ratePayTries,
+    webhookRetryScheduleMs: Object.freeze(webhookRetryScheduleMs.map((ms) => ms ?? 0)),
+    webhookTimeoutMs: webhookTimeoutMs ?? 10_000,
   });
 }
 

@@ -1,5 +1,6 @@
 import { WmxError, fieldMissing } from '../domain/errors.js';
 import { TOKEN_RE } from '../domain/ids.js';
+import type { Merchant } from '../domain/merchant.js';
 import type { Payment } from '../domain/payment.js';
 import type { PaymentRepo } from '../store/payments.js';
 import type { Authenticator } from './authenticate.js';
@@ -14,8 +15,10 @@ export interface CheckPaymentDeps {
 
 export function createCheckPayment(deps: CheckPaymentDeps) {
   const now = deps.now ?? Date.now;
-  return async function checkPayment(f: Fields): Promise<Payment> {
+  /** afterAuth: the wire adapter's per-merchant rate limit, applied once the merchant is known. */
+  return async function checkPayment(f: Fields, afterAuth?: (merchant: Merchant) => void): Promise<Payment> {
     const merchant = await deps.auth.authenticate(f);
+    afterAuth?.(merchant);
     const token = f.token?.trim();
     if (!token) throw fieldMissing('token');
     const p = TOKEN_RE.test(token) ? await deps.payments.byToken(token) : undefined;

@@ -65,11 +65,20 @@ export function decodeOptions(raw: string): string {
 export function createInitPayment(deps: InitPaymentDeps) {
   const now = deps.now ?? Date.now;
 
-  return async function initPayment(f: Fields, requestIp: string): Promise<{ token: string }> {
+  /**
+   * afterAuth runs once the merchant is known (the wire adapter's per-merchant rate limit): after
+   * authentication, so wrong credentials can never spend another merchant's allowance.
+   */
+  return async function initPayment(
+    f: Fields,
+    requestIp: string,
+    afterAuth?: (merchant: Merchant) => void,
+  ): Promise<{ token: string }> {
     const state = deps.reference.current();
     if (state.maintenance !== undefined)
       throw new WmxError('3001', `Gateway is under maintenance: ${state.maintenance}`);
     const merchant = await deps.auth.authenticate(f);
+    afterAuth?.(merchant);
 
     const merchantOrderId = text(f, 'merchant_order_id', 64, true);
     const merchantRefId = text(f, 'merchant_ref_id', 64, false);

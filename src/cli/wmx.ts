@@ -19,6 +19,7 @@ const USAGE = `Usage: wmx <command>
   rates set <CURRENCY> <BDT per unit>
   maintenance on [--message TEXT] | maintenance off
   admin create --email EMAIL --password PASSWORD [--name NAME]
+  audit verify [--json]     (walks the audit hash chain; exits 1 on an edited or deleted row)
   migrate
 ${MONEY_USAGE}
 
@@ -82,6 +83,21 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
     case 'migrate':
       print('Database is at the latest migration.');
       return 0;
+    case 'audit verify': {
+      const r = await gw.audit.verify();
+      if (v.json) print(JSON.stringify(r));
+      else if (r.ok) {
+        print(
+          r.rows === 0
+            ? 'Audit log is empty; nothing to verify.'
+            : `Audit log OK: ${r.rows} records, seq ${r.firstSeq}–${r.lastSeq}, chain intact. Head hash ${r.headHash}`,
+        );
+      } else {
+        print(`Audit log FAILED verification (${r.rows} records read):`);
+        for (const p of r.problems) print(`  ${p.message}`);
+      }
+      return r.ok ? 0 : 1;
+    }
     case 'merchant create': {
       if (!v.name) throw new UsageError('merchant create needs --name');
       const { merchant, credentials } = await gw.merchantAdmin.create({

@@ -46,6 +46,14 @@ export class WmxError extends Error {
   }
 }
 
+/** 2010: a limit was hit; the client may try again after retryAfterSeconds (sent as Retry-After). */
+export class RateLimitedError extends WmxError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('2010');
+    this.name = 'RateLimitedError';
+  }
+}
+
 export const fieldMissing = (field: string): WmxError =>
   new WmxError('2003', `Required field missing: ${field}`, field);
 

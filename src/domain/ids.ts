@@ -48,7 +48,8 @@ export const newPassword = (): string => randomString(24);
 export const newMerchantRefId = (): string => randomHex(7).slice(0, 13);
 export const newSigningSecret = (): string => 'whsec_' + randomString(32);
 export const newApiKey = (): string => 'sk_' + randomString(40);
-export const newId = (prefix: 'pay' | 'mer' | 'rfd' | 'evt' | 'adm'): string => `${prefix}_${randomString(20)}`;
+export const newId = (prefix: 'pay' | 'mer' | 'rfd' | 'evt' | 'adm' | 'whe' | 'whd' | 'wha'): string =>
+  `${prefix}_${randomString(20)}`;
 export const newUsername = (slug: string): string => `${slug}_${randomString(10, '0123456789')}`;
 
 export function slugify(name: string): string {

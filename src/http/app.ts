@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Gateway } from '../compose.js';
 import type { IssuedCredentials } from '../app/merchant-admin.js';
 import { legacyRoutes } from './legacy/routes.js';
+import { frameworkErrors, rootErrorHandler } from './client-errors.js';
 import { checkoutRoutes } from './checkout/routes.js';
 import { demoRoutes } from './demo/routes.js';
 import { siteRoutes } from './site/pages.js';
@@ -12,6 +13,7 @@ import { consoleRoutes } from './console/index.js';
 import { apiRoutes } from './api/index.js';
 import { registerApiDocs } from './api/openapi.js';
 import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox-bank.js';
+import { createAbuseLimits } from '../app/rate-limit.js';
 
 export interface HttpOptions {
   logger?: boolean | object;
@@ -22,16 +24,59 @@ export interface HttpOptions {
 // src/http and dist/http are both two levels below the package root.
 const PUBLIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
 
+const SECRET_FIELDS = [
+  'password',
+  'pin',
+  'otp',
+  'cvv',
+  'card_number',
+  'access_app_key',
+  'authorization',
+  'signing_secret',
+  'api_key',
+  'cookie',
+];
+
+/**
+ * Log paths that may carry secrets. The default request serializer logs neither headers nor bodies;
+ * these hold should a serializer, an error object or a child logger ever include them.
+ */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'req.body',
+  'body',
+  // Secret-bearing field names at the top level of a log object and one level down.
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((f) => `*.${f}`),
+];
+
+/** Adds the redaction paths to whatever logger options the caller gave (main.ts, tests). */
+export function withLogRedaction(logger: boolean | object | undefined): boolean | object {
+  if (logger === undefined || logger === false) return false;
+  const base = (logger === true ? {} : logger) as { redact?: string[] | { paths: string[]; censor?: string } };
+  const given = Array.isArray(base.redact) ? base.redact : (base.redact?.paths ?? []);
+  return { ...base, redact: { paths: [...new Set([...given, ...LOG_REDACT_PATHS])], censor: '[redacted]' } };
+}
+
 /** Builds the Fastify app over a gateway. Listening is the caller's business (main.ts, tests). */
 export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: withLogRedaction(opts.logger),
     // Fastify accepts a hop count at run time; its typings list only the other forms.
     trustProxy: gw.config.trustProxy as boolean | string,
     // Credentials travel in bodies, which the default request log never includes.
     requestIdHeader: false,
     return503OnClosing: true,
+    frameworkErrors,
   });
+
+  // Pages (checkout, console, demo) answer body-parsing errors with HTML; other scopes set their own.
+  app.setErrorHandler(rootErrorHandler);
 
   app.addHook('onSend', async (_req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -44,7 +89,12 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
   // Before every documented route: the OpenAPI document collects routes as they are registered.
   await registerApiDocs(app, { publicUrl: gw.config.publicUrl });
 
+  // Abuse limits live per app (per process) and run on the wall clock, not gw.now: they meter real
+  // request rates, and a test's frozen clock must not freeze their refill.
+  const limits = createAbuseLimits(gw.config);
+
   await app.register(legacyRoutes, {
+    limits,
     publicUrl: gw.config.publicUrl,
     reference: gw.reference,
     initPayment: gw.initPayment,
@@ -64,6 +114,7 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
     instruments,
     sandboxMode: gw.config.mode === 'sandbox',
     now: gw.now,
+    payTries: limits,
   });
 
   if (opts.demoMerchant) {

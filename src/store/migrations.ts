@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { AUDIT_GENESIS_HASH, auditHash, type AuditHashFields } from '../domain/audit-chain.js';
 
 /**
  * Forward-only migrations. Types stay portable across SQLite and PostgreSQL: text ids, bigint minor
@@ -413,6 +414,106 @@ migrations['0006_api'] = {
       .addUniqueConstraint('api_idempotency_merchant_key_uq', ['merchant_id', 'key'])
       .execute();
     await db.schema.createIndex('api_idempotency_created_idx').on('api_idempotency').column('created_at').execute();
+  },
+};
+
+migrations['0007_webhooks'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('webhook_endpoints')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('enabled', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('webhook_endpoints_merchant_idx')
+      .on('webhook_endpoints')
+      .columns(['merchant_id', 'enabled'])
+      .execute();
+    await db.schema
+      .createTable('webhook_events')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('webhook_events_merchant_idx')
+      .on('webhook_events')
+      .columns(['merchant_id', 'created_at'])
+      .execute();
+    await db.schema
+      .createTable('webhook_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('event_id', 'text', (c) => c.notNull())
+      .addColumn('endpoint_id', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull()) // pending | delivered | failed
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+      .addColumn('lease_until', 'bigint')
+      .addColumn('last_status_code', 'integer')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    // The worker's claim scans pending rows by due time.
+    await db.schema
+      .createIndex('webhook_deliveries_due_idx')
+      .on('webhook_deliveries')
+      .columns(['status', 'next_attempt_at'])
+      .execute();
+    await db.schema
+      .createIndex('webhook_deliveries_endpoint_idx')
+      .on('webhook_deliveries')
+      .columns(['endpoint_id', 'created_at'])
+      .execute();
+    await db.schema
+      .createTable('webhook_attempts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('delivery_id', 'text', (c) => c.notNull())
+      .addColumn('attempted_at', 'bigint', (c) => c.notNull())
+      .addColumn('status_code', 'integer')
+      .addColumn('latency_ms', 'integer', (c) => c.notNull())
+      .addColumn('response_excerpt', 'text')
+      .addColumn('error', 'text')
+      .execute();
+    await db.schema
+      .createIndex('webhook_attempts_delivery_idx')
+      .on('webhook_attempts')
+      .columns(['delivery_id', 'attempted_at'])
+      .execute();
+  },
+};
+
+migrations['0008_hardening'] = {
+  async up(db: Kysely<unknown>) {
+    // Tamper-evident audit log: each row carries the hash of the one before and its own hash over
+    // both (src/domain/audit-chain.ts). Nullable, as SQLite cannot add a NOT NULL column without a
+    // default; every row is filled in here and by every later insert.
+    await db.schema.alterTable('audit_log').addColumn('prev_hash', 'text').execute();
+    await db.schema.alterTable('audit_log').addColumn('hash', 'text').execute();
+    // Backfill the chain over existing rows in seq order, in pages so a long log needs little memory.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema type lives in schema.ts
+    const k = db as Kysely<any>;
+    let prev = AUDIT_GENESIS_HASH;
+    let after = -1;
+    for (;;) {
+      const rows = (await k
+        .selectFrom('audit_log')
+        .select(['id', 'seq', 'at', 'actor_kind', 'actor', 'merchant_id', 'action', 'detail', 'ip'])
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(500)
+        .execute()) as (AuditHashFields & { id: string })[];
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        const hash = auditHash(prev, r);
+        await k.updateTable('audit_log').set({ prev_hash: prev, hash }).where('id', '=', r.id).execute();
+        prev = hash;
+        after = Number(r.seq);
+      }
+    }
   },
 };
 

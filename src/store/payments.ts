@@ -141,7 +141,15 @@ export type PaymentOutcome = Pick<
  */
 export type Fence = { leaseUntil: number } | { unclaimedAt: number };
 
-export function createPaymentRepo(db: Db) {
+/**
+ * Writes what a final transition owes the outside world (the webhook outbox) inside the
+ * transaction of the transition itself: both commit, or neither does.
+ */
+export interface PaymentOutbox {
+  paymentFinal(trx: Kysely<Database>, p: Payment): Promise<void>;
+}
+
+export function createPaymentRepo(db: Db, outbox?: PaymentOutbox) {
   const k: Kysely<Database> = db.kysely;
   const byTokenQuery = k.selectFrom('payments').selectAll().where('token', '=', '').compile();
   const insertOne =
@@ -208,13 +216,15 @@ export function createPaymentRepo(db: Db) {
      * Moves a pending payment to its final state atomically; every other caller gets undefined.
      * An approval posts its ledger transfer in the same transaction as the UPDATE, so no approved
      * payment exists without its posting (nor the reverse); the transfer is keyed by the payment, so
-     * even a replayed approval posts once.
+     * even a replayed approval posts once. Every final transition also writes its webhook event
+     * (the outbox) in that transaction, so no state change goes unannounced.
      */
     async finalize(token: string, outcome: PaymentOutcome, fence: Fence): Promise<Payment | undefined> {
-      if (outcome.status !== 'approved') return finalizeWith(k, token, outcome, fence);
+      if (outcome.status !== 'approved' && !outbox) return finalizeWith(k, token, outcome, fence);
       return k.transaction().execute(async (trx) => {
         const p = await finalizeWith(trx, token, outcome, fence);
-        if (p) await postTransfer(trx, paymentTransfer(p), p.txnAt ?? Date.now());
+        if (p && outcome.status === 'approved') await postTransfer(trx, paymentTransfer(p), p.txnAt ?? Date.now());
+        if (p && outbox) await outbox.paymentFinal(trx, p);
         return p;
       });
     },

@@ -40,7 +40,12 @@ export type ReserveResult =
   | { ok: false; why: 'not_approved' }
   | { ok: false; why: 'exceeds'; refundableMinor: bigint };
 
-export function createRefundRepo(db: Db) {
+/** Writes the refund's webhook event inside the transaction that completes it (see PaymentOutbox). */
+export interface RefundOutbox {
+  refundFinal(trx: Kysely<Database>, r: Refund): Promise<void>;
+}
+
+export function createRefundRepo(db: Db, outbox?: RefundOutbox) {
   const k: Kysely<Database> = db.kysely;
 
   return {
@@ -126,7 +131,9 @@ export function createRefundRepo(db: Db) {
           // Throwing rolls the payment's total back with it.
           if (!row) throw new RefundNotPendingError(refund.id);
           await postTransfer(trx, refundTransfer(refund), now);
-          return toRefund(row);
+          const done = toRefund(row);
+          if (outbox) await outbox.refundFinal(trx, done);
+          return done;
         })
         .catch((e: unknown) => {
           if (e instanceof RefundNotPendingError) return undefined;
@@ -134,16 +141,20 @@ export function createRefundRepo(db: Db) {
         });
     },
 
-    /** pending → failed; nothing is posted (no money moved). undefined: not pending any more. */
+    /** pending → failed (with its event); nothing is posted (no money moved). undefined: not pending any more. */
     async fail(refundId: string, reason: string, now: number): Promise<Refund | undefined> {
-      const row = await k
-        .updateTable('refunds')
-        .set({ status: 'failed', completed_at: now, reason })
-        .where('id', '=', refundId)
-        .where('status', '=', 'pending')
-        .returningAll()
-        .executeTakeFirst();
-      return row && toRefund(row);
+      return k.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('refunds')
+          .set({ status: 'failed', completed_at: now, reason })
+          .where('id', '=', refundId)
+          .where('status', '=', 'pending')
+          .returningAll()
+          .executeTakeFirst();
+        const done = row && toRefund(row);
+        if (done && outbox) await outbox.refundFinal(trx, done);
+        return done;
+      });
     },
 
     async byId(id: string): Promise<Refund | undefined> {

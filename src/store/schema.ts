@@ -85,6 +85,9 @@ export interface AuditLogTable {
   action: string;
   detail: string;
   ip: string;
+  /** Hash chain (0008): null only while a pre-0008 row awaits the migration's backfill. */
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 export interface CurrencyRateHistoryTable {
@@ -255,6 +258,50 @@ export interface Database {
   refunds: RefundsTable;
   settlement_batches: SettlementBatchesTable;
   api_idempotency: ApiIdempotencyTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+}
+
+export interface WebhookEndpointsTable {
+  id: string; // whe_…
+  merchant_id: string;
+  url: string;
+  /** 0 once removed: the row stays so the delivery log keeps its endpoint. */
+  enabled: number;
+  created_at: Int8;
+}
+
+export interface WebhookEventsTable {
+  id: string; // evt_…
+  merchant_id: string;
+  type: string;
+  /** The exact JSON body sent (and signed). */
+  payload: string;
+  created_at: Int8;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string; // whd_…
+  event_id: string;
+  endpoint_id: string;
+  status: string; // pending | delivered | failed
+  attempts: number;
+  next_attempt_at: Int8;
+  lease_until: Int8 | null;
+  last_status_code: number | null;
+  created_at: Int8;
+}
+
+export interface WebhookAttemptsTable {
+  id: string; // wha_…
+  delivery_id: string;
+  attempted_at: Int8;
+  status_code: number | null;
+  latency_ms: number;
+  response_excerpt: string | null;
+  error: string | null;
 }
 
 // Kept for future tables with generated keys.

@@ -5,6 +5,7 @@ import { ApiError, sendErrorAnswer, toErrorAnswer } from './errors.js';
 import { paymentRoutes } from './payments.js';
 import { refundRoutes } from './refunds.js';
 import { reportRoutes } from './reports.js';
+import { webhookRoutes } from './webhooks.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { apiServices, type ApiServices } from './services.js';
 
@@ -58,5 +59,6 @@ async function v1(app: FastifyInstance, opts: { services: ApiServices; auth: Aut
     await paymentRoutes(authed, opts.services);
     await refundRoutes(authed, opts.services);
     await reportRoutes(authed, opts.services);
+    await webhookRoutes(authed, opts.services);
   });
 }

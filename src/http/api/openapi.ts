@@ -73,6 +73,7 @@ export async function registerApiDocs(app: FastifyInstance, opts: { publicUrl: s
         { name: 'Payments', description: 'Payments made through the hosted checkout.' },
         { name: 'Refunds', description: 'Full and partial refunds.' },
         { name: 'Balance and settlements', description: 'What the merchant is owed and what was paid out.' },
+        { name: 'Webhooks', description: 'Endpoints that receive signed event notifications.' },
         {
           name: LEGACY_TAG,
           description: 'The Walletmix v2 merchant protocol. Reference: [/docs/protocol](/docs/protocol).',

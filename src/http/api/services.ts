@@ -2,6 +2,7 @@ import type { Gateway } from '../../compose.js';
 import type { ApiIdempotency } from '../../app/api-idempotency.js';
 import type { ApiKeyAuth } from '../../app/api-keys.js';
 import type { Refunds } from '../../app/refunds.js';
+import type { Webhooks } from '../../app/webhooks.js';
 import type { PaymentSearch } from '../../store/payment-search.js';
 import type { BalanceLike, SettlementLike } from './views.js';
 
@@ -19,6 +20,7 @@ export interface ApiServices {
   idempotency: ApiIdempotency;
   apiKeys: ApiKeyAuth;
   formatTime(epochMs: number): string;
+  webhooks: Pick<Webhooks, 'list' | 'add' | 'remove'>;
 }
 
 export function apiServices(gw: Gateway): ApiServices {
@@ -39,5 +41,6 @@ export function apiServices(gw: Gateway): ApiServices {
     idempotency: gw.apiIdempotency,
     apiKeys: gw.apiKeys,
     formatTime: gw.formatTime,
+    webhooks: gw.webhooks,
   };
 }

@@ -72,6 +72,9 @@ const en = {
   busyText: 'Please wait; this page refreshes by itself. Do not pay again.',
   unavailable: 'Payment is not available',
   unavailableText: 'This merchant cannot take payments at the moment. No money was taken.',
+  tooManyTries: 'Too many attempts',
+  tooManyTriesText:
+    'Too many wrong codes were entered from this connection. Please wait {n} seconds, then go back and try again.',
   sandbox: 'Sandbox: no real money moves. Use the test instruments listed below.',
   testInstruments: 'Test instruments',
   switchLang: 'বাংলা',
@@ -154,6 +157,8 @@ const bn: Record<MessageKey, string> = {
   busyText: 'অনুগ্রহ করে অপেক্ষা করুন; পাতাটি নিজে থেকেই রিফ্রেশ হবে। আবার পরিশোধ করবেন না।',
   unavailable: 'পেমেন্ট এখন সম্ভব নয়',
   unavailableText: 'এই মার্চেন্ট এই মুহূর্তে পেমেন্ট নিতে পারছে না। কোনো টাকা কাটা হয়নি।',
+  tooManyTries: 'অনেকবার চেষ্টা করা হয়েছে',
+  tooManyTriesText: 'এই সংযোগ থেকে অনেকবার ভুল কোড দেওয়া হয়েছে। অনুগ্রহ করে {n} সেকেন্ড অপেক্ষা করে আবার চেষ্টা করুন।',
   sandbox: 'স্যান্ডবক্স: কোনো আসল টাকা লেনদেন হয় না। নিচের টেস্ট ইনস্ট্রুমেন্ট ব্যবহার করুন।',
   testInstruments: 'টেস্ট ইনস্ট্রুমেন্ট',
   switchLang: 'English',

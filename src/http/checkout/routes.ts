@@ -12,6 +12,7 @@ import { callbackFields } from '../../app/callback.js';
 import { checkoutPage, messagePage, otpPage, resultPage, type CheckoutView, type PageContext } from './pages.js';
 import { pickLang, translator, type Translate } from './i18n.js';
 import { readInstrument } from './forms.js';
+import { retryAfterSeconds, type AbuseLimits } from '../../app/rate-limit.js';
 
 export interface CheckoutDeps {
   load(token: string): Promise<Payment | undefined>;
@@ -30,6 +31,9 @@ export interface CheckoutDeps {
   instruments: { instrument: string; outcome: string }[];
   sandboxMode: boolean;
   now(): number;
+  /** Per-address limit on wrong OTP / PIN / password tries, across payments (the per-payment
+   * three-try rule alone lets one address guess on many payments at once). */
+  payTries: Pick<AbuseLimits, 'payTryWaitMs' | 'payTryFailed'>;
 }
 
 const CHECKOUT_CSP =
@@ -47,7 +51,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
 
   function context(req: FastifyRequest, token: string, extra: string | null, sandbox: boolean) {
     const q = req.query as Record<string, string | undefined>;
-    const body = (req.body ?? {}) as Body;
+    const body = formBody(req.body);
     const lang = pickLang(body.lang ?? q.lang, undefined, req.headers['accept-language']);
     const ctx: PageContext = {
       lang,
@@ -164,6 +168,25 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
   app.get('/bank-payment-process/:token', show);
   app.get('/bank-payment-process/:token/:extra', show);
 
+  /** Answers 429 with Retry-After when this address has spent its wrong tries; else undefined. */
+  function tooManyTries(req: FastifyRequest, reply: FastifyReply, token: string, extra: string | null) {
+    const waitMs = deps.payTries.payTryWaitMs(req.ip);
+    if (waitMs === 0) return undefined;
+    const seconds = retryAfterSeconds(waitMs);
+    const ctx = context(req, token, extra, false);
+    reply.header('retry-after', String(seconds));
+    return send(reply, 429, messagePage(ctx, ctx.t('tooManyTries'), ctx.t('tooManyTriesText', { n: seconds })));
+  }
+
+  /** A wrong secret was entered (or the last wrong one declined the payment): counts against the address. */
+  function countWrongTry(req: FastifyRequest, r: PayResult | undefined, otpStep: boolean): void {
+    if (!r) return;
+    const wrong =
+      (r.kind === 'retry' && (r.field === 'otp' || r.field === 'pin' || r.field === 'password')) ||
+      (otpStep && r.kind === 'final' && r.payment.status !== 'approved');
+    if (wrong) deps.payTries.payTryFailed(req.ip);
+  }
+
   const extraOf = (b: Body) => (b.extra !== undefined && b.extra !== '' ? b.extra.slice(0, 255) : null);
 
   async function answer(
@@ -204,7 +227,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
   app.post<{ Params: Params }>('/bank-payment-process/:token/pay', async (req, reply) => {
     const { token } = req.params;
     if (!TOKEN_RE.test(token)) return notFound(req, reply);
-    const body = (req.body ?? {}) as Body;
+    const body = formBody(req.body);
     const extra = extraOf(body);
     const p = await deps.load(token);
     if (!p) return notFound(req, reply);
@@ -217,14 +240,20 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       emiBanks: deps.emiBanks().map((b) => b.key),
     });
     if (!parsed.ok) return renderState(req, reply, p, extra, { method, values: parsed.values, errors: parsed.errors });
+    // Only secret-bearing methods (wallet PIN, banking password) are guessable here; cards go on.
+    if (method !== 'card') {
+      const limited = tooManyTries(req, reply, token, extra);
+      if (limited) return limited;
+    }
     const r = await deps.submit(token, parsed.instrument, parsed.emi, extra);
+    countWrongTry(req, r, false);
     return answer(req, reply, r, extra, method, parsed.values);
   });
 
   app.post<{ Params: Params }>('/bank-payment-process/:token/verify', async (req, reply) => {
     const { token } = req.params;
     if (!TOKEN_RE.test(token)) return notFound(req, reply);
-    const body = (req.body ?? {}) as Body;
+    const body = formBody(req.body);
     const extra = extraOf(body);
     const otp = (body.otp ?? '').trim();
     if (!/^\d{4,8}$/.test(otp)) {
@@ -232,13 +261,17 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       if (!p) return notFound(req, reply);
       return renderState(req, reply, p, extra, { otpError: context(req, token, extra, false).t('errOtp') });
     }
-    return answer(req, reply, await deps.verify(token, otp, extra), extra);
+    const limited = tooManyTries(req, reply, token, extra);
+    if (limited) return limited;
+    const r = await deps.verify(token, otp, extra);
+    countWrongTry(req, r, true);
+    return answer(req, reply, r, extra);
   });
 
   app.post<{ Params: Params }>('/bank-payment-process/:token/cancel', async (req, reply) => {
     const { token } = req.params;
     if (!TOKEN_RE.test(token)) return notFound(req, reply);
-    const extra = extraOf((req.body ?? {}) as Body);
+    const extra = extraOf(formBody(req.body));
     const p = await deps.cancel(token, extra);
     if (!p) return notFound(req, reply);
     return renderState(req, reply, p, extra);
@@ -257,4 +290,15 @@ function challengeWhat(p: Payment): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * The submitted form as text fields only. A JSON body (the root parser accepts one) can carry objects,
+ * arrays or numbers where the form has strings; those are dropped rather than reaching `.trim()`.
+ */
+function formBody(raw: unknown): Body {
+  const out: Body = {};
+  if (raw === null || typeof raw !== 'object') return out;
+  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') out[k] = v;
+  return out;
 }

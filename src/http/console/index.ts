@@ -6,6 +6,7 @@ import { publicConsoleRoutes } from './public-routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { settlementRoutes } from './settlement-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 export interface ConsoleDeps {
   gw: Gateway;
@@ -24,4 +25,5 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
   await adminRoutes(app, deps);
   await dashboardRoutes(app, deps);
   await settlementRoutes(app, deps);
+  await webhookRoutes(app, deps);
 }

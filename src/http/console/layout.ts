@@ -25,6 +25,7 @@ const NAV: Record<'admin' | 'dashboard', [string, string][]> = {
     ['/dashboard/payments', 'Payments'],
     ['/dashboard/settlements', 'Settlements'],
     ['/dashboard/credentials', 'Credentials'],
+    ['/dashboard/webhooks', 'Webhooks'],
     ['/dashboard/team', 'Team'],
   ],
 };

@@ -3,6 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Accounts, Session, UserKind } from '../../app/accounts.js';
 import type { Actor } from '../../app/audit.js';
+import { CONSOLE_CSP } from './layout.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,6 +43,7 @@ export async function consoleSessions(app: FastifyInstance, opts: ConsoleSession
       if (typeof sent !== 'string' || !expected || !safeEq(sent, expected)) {
         return reply
           .code(403)
+          .header('content-security-policy', CONSOLE_CSP)
           .type('text/html; charset=utf-8')
           .send(
             '<!doctype html><title>Form expired</title><p>This form expired or came from elsewhere. Go back, reload the page and try again.</p>',

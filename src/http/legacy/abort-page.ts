@@ -9,4 +9,7 @@ const ABORT_PAGE = `<!doctype html>
 <p lang="bn">পেমেন্ট বাতিল করা হয়েছে। কোনো টাকা কাটা হয়নি।</p></main></body>
 </html>`;
 
+/** Blocks every script; the page's one inline <style> needs style-src 'unsafe-inline' (styles only, never script). */
+export const ABORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
 export const renderAbortPage = (): string => ABORT_PAGE;

@@ -1,19 +1,22 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_MESSAGES, WmxError } from '../../domain/errors.js';
+import { ERROR_MESSAGES, RateLimitedError, WmxError } from '../../domain/errors.js';
+import type { Merchant } from '../../domain/merchant.js';
 import type { Payment } from '../../domain/payment.js';
 import type { Fields } from '../../app/init-payment.js';
+import type { AbuseLimits } from '../../app/rate-limit.js';
 import type { ReferenceCache } from '../../app/reference-cache.js';
 import { decodeLegacyBody } from './body.js';
 import { serializeCheckPayment, serializeError, serializeInitSuccess, toCheckPaymentRecord } from './wire.js';
-import { renderAbortPage } from './abort-page.js';
+import { ABORT_CSP, renderAbortPage } from './abort-page.js';
 import { LEGACY_SCHEMAS } from './docs.js';
 
 export interface LegacyRouteDeps {
   publicUrl: string;
   reference: ReferenceCache;
-  initPayment(fields: Fields, requestIp: string): Promise<{ token: string }>;
-  checkPayment(fields: Fields): Promise<Payment>;
+  initPayment(fields: Fields, requestIp: string, afterAuth?: (m: Merchant) => void): Promise<{ token: string }>;
+  checkPayment(fields: Fields, afterAuth?: (m: Merchant) => void): Promise<Payment>;
   formatTime(epochMs: number): string;
+  limits: Pick<AbuseLimits, 'init' | 'check' | 'authAllowed' | 'authFailed'>;
 }
 
 /** Bodies over this are answered with 2004 (PROTOCOL.md section 2). */
@@ -46,16 +49,30 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
   app.get('/check-server', LEGACY_SCHEMAS.checkServer, checkServer);
   app.post('/check-server', LEGACY_SCHEMAS.checkServer, checkServer);
 
+  /**
+   * Runs an authenticated call under the per-address limit on failed authentications: an address
+   * that keeps guessing credentials is answered 2010 before any more are checked.
+   */
+  async function guarded<T>(ip: string, call: () => Promise<T>): Promise<T> {
+    deps.limits.authAllowed(ip);
+    try {
+      return await call();
+    } catch (e) {
+      if (e instanceof WmxError && e.code === '2001') deps.limits.authFailed(ip);
+      throw e;
+    }
+  }
+
   app.post('/init-payment-process', LEGACY_SCHEMAS.initPayment, async (req, reply) => {
     const fields = await decodeLegacyBody(req.headers['content-type'], req.body as Buffer | undefined);
-    const { token } = await deps.initPayment(fields, req.ip);
+    const { token } = await guarded(req.ip, () => deps.initPayment(fields, req.ip, deps.limits.init));
     reply.type(JSON_TYPE);
     return serializeInitSuccess({ statusCode: '1000', statusMsg: 'Success', token });
   });
 
   app.post('/check-payment', LEGACY_SCHEMAS.checkPayment, async (req, reply) => {
     const fields = await decodeLegacyBody(req.headers['content-type'], req.body as Buffer | undefined);
-    const payment = await deps.checkPayment(fields);
+    const payment = await guarded(req.ip, () => deps.checkPayment(fields, deps.limits.check));
     reply.type(JSON_TYPE);
     return serializeCheckPayment(toCheckPaymentRecord(payment, deps.formatTime));
   });
@@ -68,13 +85,15 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
   });
 
   app.get('/abort', LEGACY_SCHEMAS.abort, async (_req, reply) => {
-    reply.type('text/html; charset=utf-8');
+    reply.type('text/html; charset=utf-8').header('content-security-policy', ABORT_CSP);
     return renderAbortPage();
   });
 }
 
 function sendError(err: FastifyError | WmxError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   reply.code(200).type(JSON_TYPE);
+  // Legacy clients only read the body; Retry-After is for clients and proxies that honour it.
+  if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
   if (err instanceof WmxError) {
     const body: { statusCode: string; statusMsg: string; field?: string } = {
       statusCode: err.code,

@@ -1,0 +1,155 @@
+import { signPayload } from '../app/callback.js';
+import type { Merchant } from '../domain/merchant.js';
+import type { ClaimedDelivery, DeliveryStatus, WebhookRepo } from '../store/webhooks.js';
+
+export interface WebhookWorkerDeps {
+  repo: Pick<WebhookRepo, 'claim' | 'recordAttempt'>;
+  merchantById(id: string): Promise<Merchant | undefined>;
+  signingSecretOf(m: Merchant): string;
+  /** Waits after attempt 1, 2, …; once they are used up, a retryable failure gives up. */
+  retryScheduleMs: readonly number[];
+  timeoutMs: number;
+  now: () => number;
+  /** How many deliveries one pass claims (and sends in parallel). */
+  batchSize?: number;
+  /** How often start()'s loop looks for due deliveries when the last pass found none. */
+  pollMs?: number;
+  log?: (msg: string, detail: Record<string, unknown>) => void;
+}
+
+const EXCERPT_MAX = 500;
+/** Enough of a response body for the log; the rest is never read (a receiver could send gigabytes). */
+const READ_MAX = 4096;
+
+/** Network errors, 408, 429 and 5xx may pass; anything else (other 4xx, 3xx) will not improve by retrying. */
+export const retryable = (status: number | null): boolean =>
+  status === null || status === 408 || status === 429 || status >= 500;
+
+async function readExcerpt(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < READ_MAX) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, EXCERPT_MAX);
+}
+
+/**
+ * The webhook outbox worker. Each pass claims due deliveries with a lease (a short UPDATE, no open
+ * transaction), POSTs them, then records the attempt fenced by that lease. A crash mid-call leaves
+ * the lease to run out and the delivery is tried again: receivers dedupe on the event id.
+ */
+export function createWebhookWorker(deps: WebhookWorkerDeps) {
+  const batchSize = deps.batchSize ?? 20;
+  const pollMs = deps.pollMs ?? 1000;
+  // The lease outlives the slowest possible attempt, so a live worker never loses its row mid-call.
+  const leaseMs = deps.timeoutMs * 2 + 5_000;
+
+  async function send(d: ClaimedDelivery): Promise<void> {
+    const attemptedAt = deps.now();
+    let statusCode: number | null = null;
+    let excerpt: string | null = null;
+    let error: string | null = null;
+    const merchant = await deps.merchantById(d.merchantId);
+    if (!d.endpointEnabled || !merchant) {
+      error = !merchant ? 'merchant no longer exists' : 'endpoint removed';
+      await deps.repo.recordAttempt(
+        d,
+        { attemptedAt, statusCode: null, latencyMs: 0, responseExcerpt: null, error },
+        { status: 'failed', nextAttemptAt: attemptedAt },
+      );
+      return;
+    }
+    const started = performance.now();
+    try {
+      const eventId = (JSON.parse(d.payload) as { id: string }).id; // the stored body always has one
+      const res = await fetch(d.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'wmx-gateway-webhooks/1',
+          'wmx-signature': signPayload(deps.signingSecretOf(merchant), Math.floor(deps.now() / 1000), d.payload),
+          'wmx-event-id': eventId,
+        },
+        body: d.payload,
+        // A redirect could lead off the merchant's registered domains: it counts as an answer.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(deps.timeoutMs),
+      });
+      statusCode = res.status;
+      excerpt = await readExcerpt(res).catch(() => '');
+    } catch (e) {
+      error = e instanceof Error ? (e.name === 'TimeoutError' ? 'timeout' : e.message).slice(0, 500) : 'error';
+    }
+    const latencyMs = Math.round(performance.now() - started);
+    const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
+    const now = deps.now();
+    let status: DeliveryStatus = 'delivered';
+    let nextAttemptAt = now;
+    if (!ok) {
+      // d.attempts counts earlier attempts; this one is number d.attempts + 1.
+      const wait = retryable(statusCode) ? deps.retryScheduleMs[d.attempts] : undefined;
+      status = wait === undefined ? 'failed' : 'pending';
+      nextAttemptAt = now + (wait ?? 0);
+    }
+    const recorded = await deps.repo.recordAttempt(
+      d,
+      { attemptedAt, statusCode, latencyMs, responseExcerpt: excerpt, error },
+      { status, nextAttemptAt },
+    );
+    if (!recorded) deps.log?.('webhook attempt finished after its lease was lost', { delivery: d.id });
+  }
+
+  /** One pass: claims due deliveries and sends them; resolves with how many were attempted. */
+  async function runOnce(): Promise<number> {
+    const claimed = await deps.repo.claim(deps.now(), leaseMs, batchSize);
+    const results = await Promise.allSettled(claimed.map((d) => send(d)));
+    for (const r of results) {
+      if (r.status === 'rejected') deps.log?.('webhook delivery pass failed', { err: String(r.reason) });
+    }
+    return claimed.length;
+  }
+
+  let running = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<unknown> = Promise.resolve();
+
+  const loop = () => {
+    if (!running) return;
+    current = runOnce()
+      .catch((e: unknown) => {
+        deps.log?.('webhook worker pass failed', { err: String(e) });
+        return 0;
+      })
+      .then((n) => {
+        // A full batch means more may be due: go again at once.
+        if (running) timer = setTimeout(loop, n >= batchSize ? 0 : pollMs);
+      });
+  };
+
+  return {
+    runOnce,
+    start(): void {
+      if (running) return;
+      running = true;
+      loop();
+    },
+    /** Stops polling and waits for the pass in flight to record its attempts. */
+    async stop(): Promise<void> {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await current;
+    },
+  };
+}
+
+export type WebhookWorker = ReturnType<typeof createWebhookWorker>;

@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * Answers for requests Fastify refuses before any route's own handler runs (unparseable or unsupported
+ * bodies, over-long path parameters, bad URLs). Without these, pages and the API answered Fastify's
+ * default JSON (no CSP, not the API's error shape). Scopes with their own error handler (legacy, API,
+ * admin) keep it; this is the root fallback.
+ */
+const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const LEGACY_PATHS = /^\/(init-payment-process|check-payment|check-server|get-emi-bank-list)\/?$/;
+
+function clientStatus(err: Partial<FastifyError>): number | undefined {
+  const s = err.statusCode;
+  return typeof s === 'number' && s >= 400 && s < 500 ? s : undefined;
+}
+
+function page(reply: FastifyReply, status: number, text: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-security-policy', PAGE_CSP)
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>${status}</title><p>${text}</p></html>`);
+}
+
+/** The root error handler: a client error gets a small HTML page (with a CSP); anything else is a 500 page. */
+export function rootErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = clientStatus(err);
+  if (status !== undefined) {
+    const headers = (err as { headers?: Record<string, string> }).headers; // e.g. Retry-After
+    if (headers) reply.headers(headers);
+    return page(reply, status, 'The request could not be read. Go back, reload the page and try again.');
+  }
+  req.log.error({ err }, 'internal error');
+  return page(reply, 500, `Something went wrong on our side (request id ${String(req.id)}).`);
+}
+
+/** Fastify's `frameworkErrors`: the same answers, shaped for the surface the URL belongs to. */
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const status = clientStatus(err) ?? 400;
+  const path = (req.raw.url ?? '').split('?', 1)[0] ?? '';
+  if (path.startsWith('/api/')) {
+    void reply
+      .code(status)
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify({ error: { code: 'invalid_request', message: 'Malformed request URL' } }));
+  } else if (LEGACY_PATHS.test(path)) {
+    // Legacy clients read the body of an HTTP 200 only (PROTOCOL.md section 2).
+    void reply
+      .code(200)
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify({ statusCode: '2004', statusMsg: 'Malformed request URL' }));
+  } else void page(reply, status === 414 ? 404 : status, 'This address is not valid.');
+}

@@ -1,0 +1,330 @@
+import type { Kysely, Selectable } from 'kysely';
+import { newId } from '../domain/ids.js';
+import type { Db } from './db.js';
+import type { Database, WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.js';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookEndpoint {
+  id: string;
+  merchantId: string;
+  url: string;
+  enabled: boolean;
+  createdAt: number;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  eventId: string;
+  endpointId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  leaseUntil: number | null;
+  lastStatusCode: number | null;
+  createdAt: number;
+}
+
+export interface WebhookAttempt {
+  id: string;
+  deliveryId: string;
+  attemptedAt: number;
+  statusCode: number | null;
+  latencyMs: number;
+  responseExcerpt: string | null;
+  error: string | null;
+}
+
+/** A claimed delivery with everything the worker needs to send it, read in the same round trip. */
+export interface ClaimedDelivery extends WebhookDelivery {
+  url: string;
+  endpointEnabled: boolean;
+  merchantId: string;
+  payload: string;
+}
+
+/** An event to write into the outbox, in the caller's transaction. */
+export interface NewEvent {
+  id: string;
+  merchantId: string;
+  type: string;
+  payload: string;
+  createdAt: number;
+}
+
+const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoint => ({
+  id: r.id,
+  merchantId: r.merchant_id,
+  url: r.url,
+  enabled: Number(r.enabled) === 1,
+  createdAt: Number(r.created_at),
+});
+
+const toDelivery = (r: Selectable<WebhookDeliveriesTable>): WebhookDelivery => ({
+  id: r.id,
+  eventId: r.event_id,
+  endpointId: r.endpoint_id,
+  status: r.status as DeliveryStatus, // the column only ever holds DeliveryStatus values
+  attempts: Number(r.attempts),
+  nextAttemptAt: Number(r.next_attempt_at),
+  leaseUntil: r.lease_until === null ? null : Number(r.lease_until),
+  lastStatusCode: r.last_status_code === null ? null : Number(r.last_status_code),
+  createdAt: Number(r.created_at),
+});
+
+const toAttempt = (r: Selectable<WebhookAttemptsTable>): WebhookAttempt => ({
+  id: r.id,
+  deliveryId: r.delivery_id,
+  attemptedAt: Number(r.attempted_at),
+  statusCode: r.status_code === null ? null : Number(r.status_code),
+  latencyMs: Number(r.latency_ms),
+  responseExcerpt: r.response_excerpt,
+  error: r.error,
+});
+
+/**
+ * Writes an event and one pending delivery per enabled endpoint of its merchant. Called inside the
+ * transaction that makes the state change, so the event exists exactly when the change does.
+ */
+export async function insertEvent(trx: Kysely<Database>, ev: NewEvent): Promise<void> {
+  await trx
+    .insertInto('webhook_events')
+    .values({ id: ev.id, merchant_id: ev.merchantId, type: ev.type, payload: ev.payload, created_at: ev.createdAt })
+    .execute();
+  const endpoints = await trx
+    .selectFrom('webhook_endpoints')
+    .select('id')
+    .where('merchant_id', '=', ev.merchantId)
+    .where('enabled', '=', 1)
+    .execute();
+  if (endpoints.length === 0) return;
+  await trx
+    .insertInto('webhook_deliveries')
+    .values(
+      endpoints.map((e) => ({
+        id: newId('whd'),
+        event_id: ev.id,
+        endpoint_id: e.id,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: ev.createdAt,
+        lease_until: null,
+        last_status_code: null,
+        created_at: ev.createdAt,
+      })),
+    )
+    .execute();
+}
+
+export function createWebhookRepo(db: Db) {
+  const k: Kysely<Database> = db.kysely;
+
+  return {
+    async addEndpoint(merchantId: string, url: string, now: number): Promise<WebhookEndpoint> {
+      const row = await k
+        .insertInto('webhook_endpoints')
+        .values({ id: newId('whe'), merchant_id: merchantId, url, enabled: 1, created_at: now })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toEndpoint(row);
+    },
+
+    /** Disables the endpoint (kept for the delivery log); undefined when not this merchant's. */
+    async removeEndpoint(merchantId: string, id: string): Promise<WebhookEndpoint | undefined> {
+      const row = await k
+        .updateTable('webhook_endpoints')
+        .set({ enabled: 0 })
+        .where('id', '=', id)
+        .where('merchant_id', '=', merchantId)
+        .where('enabled', '=', 1)
+        .returningAll()
+        .executeTakeFirst();
+      return row && toEndpoint(row);
+    },
+
+    async endpoints(merchantId: string): Promise<WebhookEndpoint[]> {
+      const rows = await k
+        .selectFrom('webhook_endpoints')
+        .selectAll()
+        .where('merchant_id', '=', merchantId)
+        .where('enabled', '=', 1)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toEndpoint);
+    },
+
+    /**
+     * Leases up to `limit` due deliveries. The re-checked conditions in the outer WHERE make a row
+     * that another worker claimed meanwhile drop out; on PostgreSQL SKIP LOCKED lets concurrent
+     * workers take disjoint rows instead of queueing behind each other.
+     */
+    async claim(now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
+      const claimed = await k
+        .updateTable('webhook_deliveries')
+        .set({ lease_until: now + leaseMs })
+        .where('id', 'in', (eb) => {
+          let q = eb
+            .selectFrom('webhook_deliveries')
+            .select('id')
+            .where('status', '=', 'pending')
+            .where('next_attempt_at', '<=', now)
+            .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
+            .orderBy('next_attempt_at')
+            .limit(limit);
+          if (db.dialect === 'postgres') q = q.forUpdate().skipLocked();
+          return q;
+        })
+        .where('status', '=', 'pending')
+        .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
+        .returningAll()
+        .execute();
+      if (claimed.length === 0) return [];
+      const extra = await k
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
+        .innerJoin('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
+        .select(['d.id', 'e.payload', 'e.merchant_id', 'w.url', 'w.enabled'])
+        .where(
+          'd.id',
+          'in',
+          claimed.map((c) => c.id),
+        )
+        .execute();
+      const byId = new Map(extra.map((x) => [x.id, x]));
+      return claimed.flatMap((c) => {
+        const x = byId.get(c.id);
+        if (!x) return [];
+        return [
+          {
+            ...toDelivery(c),
+            url: x.url,
+            endpointEnabled: Number(x.enabled) === 1,
+            merchantId: x.merchant_id,
+            payload: x.payload,
+          },
+        ];
+      });
+    },
+
+    /**
+     * Logs an attempt and moves the delivery on, only while this worker still holds the lease it
+     * took (a worker that overran its lease must not overwrite the newer holder's result).
+     */
+    async recordAttempt(
+      d: Pick<WebhookDelivery, 'id' | 'leaseUntil'>,
+      attempt: Omit<WebhookAttempt, 'id' | 'deliveryId'>,
+      next: { status: DeliveryStatus; nextAttemptAt: number },
+    ): Promise<boolean> {
+      return k.transaction().execute(async (trx) => {
+        let q = trx
+          .updateTable('webhook_deliveries')
+          .set((eb) => ({
+            status: next.status,
+            attempts: eb('attempts', '+', 1),
+            next_attempt_at: next.nextAttemptAt,
+            lease_until: null,
+            last_status_code: attempt.statusCode,
+          }))
+          .where('id', '=', d.id)
+          .where('status', '=', 'pending');
+        q = d.leaseUntil === null ? q.where('lease_until', 'is', null) : q.where('lease_until', '=', d.leaseUntil);
+        const r = await q.executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        await trx
+          .insertInto('webhook_attempts')
+          .values({
+            id: newId('wha'),
+            delivery_id: d.id,
+            attempted_at: attempt.attemptedAt,
+            status_code: attempt.statusCode,
+            latency_ms: attempt.latencyMs,
+            response_excerpt: attempt.responseExcerpt,
+            error: attempt.error,
+          })
+          .execute();
+        return true;
+      });
+    },
+
+    /**
+     * Manual redelivery: pending again, due now, with a fresh retry budget. A live lease is kept, so
+     * a delivery in flight is never sent a second time alongside itself.
+     */
+    async redeliver(merchantId: string, deliveryId: string, now: number): Promise<boolean> {
+      const r = await k
+        .updateTable('webhook_deliveries')
+        .set({ status: 'pending', next_attempt_at: now, attempts: 0 })
+        .where('id', '=', deliveryId)
+        .where('event_id', 'in', (eb) =>
+          eb.selectFrom('webhook_events').select('id').where('merchant_id', '=', merchantId),
+        )
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** The merchant's latest deliveries, newest first, each with its event and attempts (oldest first). */
+    async recentDeliveries(merchantId: string, limit: number) {
+      const rows = await k
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
+        .innerJoin('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
+        .selectAll('d')
+        .select(['e.type as event_type', 'w.url as url'])
+        .where('e.merchant_id', '=', merchantId)
+        .orderBy('d.created_at', 'desc')
+        .orderBy('d.id', 'desc')
+        .limit(limit)
+        .execute();
+      const attempts =
+        rows.length === 0
+          ? []
+          : await k
+              .selectFrom('webhook_attempts')
+              .selectAll()
+              .where(
+                'delivery_id',
+                'in',
+                rows.map((r) => r.id),
+              )
+              .orderBy('attempted_at')
+              .orderBy('id')
+              .execute();
+      return rows.map((r) => ({
+        ...toDelivery(r),
+        eventType: r.event_type,
+        url: r.url,
+        attemptLog: attempts.filter((a) => a.delivery_id === r.id).map(toAttempt),
+      }));
+    },
+
+    async attemptsOf(deliveryId: string): Promise<WebhookAttempt[]> {
+      const rows = await k
+        .selectFrom('webhook_attempts')
+        .selectAll()
+        .where('delivery_id', '=', deliveryId)
+        .orderBy('attempted_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toAttempt);
+    },
+
+    async deliveriesOfEvent(eventId: string): Promise<WebhookDelivery[]> {
+      const rows = await k.selectFrom('webhook_deliveries').selectAll().where('event_id', '=', eventId).execute();
+      return rows.map(toDelivery);
+    },
+
+    async events(merchantId: string): Promise<{ id: string; type: string; payload: string; createdAt: number }[]> {
+      const rows = await k
+        .selectFrom('webhook_events')
+        .selectAll()
+        .where('merchant_id', '=', merchantId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => ({ id: r.id, type: r.type, payload: r.payload, createdAt: Number(r.created_at) }));
+    },
+  };
+}
+
+export type WebhookRepo = ReturnType<typeof createWebhookRepo>;

@@ -1,0 +1,131 @@
+/**
+ * Abuse limits: a per-merchant token bucket on init and check-payment (2010 with Retry-After, HTTP
+ * 200 as every legacy answer), spent only after authentication so one merchant cannot be starved by
+ * another's traffic or by wrong credentials; a per-address limit on failed authentications; and a
+ * per-address limit on wrong OTP tries on the payment page, across payments (HTTP 429 page).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
+import { checkPayment, dialects, initPayment, postForm, startGateway, type TestGateway } from '../support/harness.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function postPage(url: string, fields: Record<string, string>) {
+  return fetch(url, { method: 'POST', redirect: 'manual', body: new URLSearchParams(fields) }).then(async (res) => ({
+    status: res.status,
+    headers: res.headers,
+    text: await res.text(),
+  }));
+}
+
+for (const dialect of dialects()) {
+  describe(`abuse limits (${dialect})`, () => {
+    let t: TestGateway;
+    let a: IssuedCredentials;
+    let b: IssuedCredentials;
+    before(async () => {
+      t = await startGateway(dialect, {
+        env: {
+          WMX_RATE_INIT: '2/s,2',
+          WMX_RATE_CHECK: '3/s,3',
+          WMX_RATE_AUTH_FAIL: '5/m,5',
+          WMX_RATE_PAY_TRIES: '4/m,4',
+        },
+      });
+      a = await t.createMerchant({ name: 'Shop A', sandbox: true });
+      b = await t.createMerchant({ name: 'Shop B', sandbox: true });
+    });
+    after(() => t.close());
+
+    it('answers the third quick init with 2010 and Retry-After; another merchant is unaffected; it recovers', async () => {
+      const first = await initPayment(t, a);
+      const second = await initPayment(t, a);
+      assert.equal(first.json.statusCode, '1000', first.text);
+      assert.equal(second.json.statusCode, '1000', second.text);
+      const third = await initPayment(t, a);
+      assert.equal(third.status, 200);
+      assert.deepEqual(third.json, { statusCode: '2010', statusMsg: 'Too many requests' });
+      const retryAfter = Number(third.headers.get('retry-after'));
+      assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 2, `Retry-After ${retryAfter}`);
+
+      // Merchant B has a bucket of its own.
+      assert.equal((await initPayment(t, b)).json.statusCode, '1000');
+      // Wrong credentials naming merchant A do not spend A's bucket (they fail authentication first).
+      await sleep(1100);
+      const wrong = await initPayment(t, { ...a, password: 'not-the-password' });
+      assert.equal(wrong.json.statusCode, '2001');
+      assert.equal((await initPayment(t, a)).json.statusCode, '1000');
+    });
+
+    it('limits check-payment per merchant too', async () => {
+      await sleep(1100);
+      const token = (await initPayment(t, b)).json.token as string;
+      const codes: unknown[] = [];
+      for (let i = 0; i < 5; i++) codes.push((await checkPayment(t, b, token)).json.statusCode);
+      // A record carries a numeric statusCode; an error a string one.
+      assert.deepEqual(
+        codes.slice(0, 3).map((c) => typeof c),
+        ['number', 'number', 'number'],
+      );
+      assert.deepEqual(codes.slice(3), ['2010', '2010']);
+      const limited = await checkPayment(t, b, token);
+      assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    });
+
+    it('answers 2010 to an address after repeated failed authentications, even with right credentials', async () => {
+      // The previous test's wrong password already counted once against 127.0.0.1.
+      const results: unknown[] = [];
+      for (let i = 0; i < 6; i++) {
+        const r = await postForm(`${t.url}/check-payment`, {
+          wmx_id: `WMX${'0'.repeat(12)}${i}`,
+          access_app_key: 'f'.repeat(40),
+          authorization: 'Basic ' + Buffer.from('nobody:nothing').toString('base64'),
+          token: 'a'.repeat(40),
+        });
+        results.push(r.json.statusCode);
+      }
+      assert.deepEqual(results.slice(0, 4), ['2001', '2001', '2001', '2001']);
+      assert.deepEqual(results.slice(4), ['2010', '2010']);
+      await sleep(1100);
+      const blocked = await initPayment(t, a);
+      assert.equal(blocked.json.statusCode, '2010');
+      assert.ok(Number(blocked.headers.get('retry-after')) >= 1);
+    });
+
+    it('limits wrong OTP tries per address across payments with a 429 page and Retry-After', async () => {
+      // A fresh gateway: the previous test left this address blocked from init.
+      const t2 = await startGateway(dialect, { env: { WMX_RATE_PAY_TRIES: '3/m,3' } });
+      try {
+        const m = await t2.createMerchant({ sandbox: true });
+        const otpCard = { method: 'card', card_number: '4000 0000 0000 3220', expiry: '12/39', cvv: '123' };
+        const tokens: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const token = (await initPayment(t2, m)).json.token as string;
+          const step = await postPage(`${t2.url}/bank-payment-process/${token}/pay`, {
+            ...otpCard,
+            card_name: 'Rahim Uddin',
+          });
+          assert.match(step.text, /One-time password/);
+          tokens.push(token);
+        }
+        // Two wrong codes on the first payment, one on the second: three in all from this address.
+        for (const token of [tokens[0], tokens[0], tokens[1]] as string[]) {
+          const r = await postPage(`${t2.url}/bank-payment-process/${token}/verify`, { otp: '000000' });
+          assert.equal(r.status, 200);
+          assert.match(r.text, /tries? left/);
+        }
+        // The third payment has tries left of its own, but this address has none.
+        const limited = await postPage(`${t2.url}/bank-payment-process/${tokens[2]}/verify`, { otp: '123456' });
+        assert.equal(limited.status, 429);
+        assert.match(limited.text, /Too many attempts/);
+        const retryAfter = Number(limited.headers.get('retry-after'));
+        assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+        // Nothing was decided by the refused try: the payment is still pending.
+        assert.equal((await t2.gw.payments.byToken(tokens[2] as string))?.status, 'pending');
+      } finally {
+        await t2.close();
+      }
+    });
+  });
+}

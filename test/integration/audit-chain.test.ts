@@ -1,0 +1,191 @@
+/**
+ * The tamper-evident audit log: every record chains from the one before by hash; `wmx audit verify`
+ * passes an intact chain and fails, naming the row, when one is edited or deleted behind the
+ * gateway's back; concurrent writers never chain from the same predecessor.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import type { Actor } from '../../src/app/audit.js';
+import { AUDIT_GENESIS_HASH } from '../../src/domain/audit-chain.js';
+import { migrateToLatest } from '../../src/store/migrations.js';
+import { dialects, startGateway, type TestGateway } from '../support/harness.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = path.join(ROOT, 'src', 'cli', 'wmx.ts');
+const ADMIN: Actor = { kind: 'admin', id: 'ops@example.com', ip: '10.0.0.7' };
+
+for (const dialect of dialects()) {
+  describe(`audit log hash chain (${dialect})`, () => {
+    let t: TestGateway;
+    let cliEnv: Record<string, string>;
+
+    function wmx(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+      return new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', CLI, ...args],
+          { cwd: ROOT, env: cliEnv, timeout: 60_000 },
+          (err, stdout, stderr) => {
+            const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+            resolve({ code, stdout, stderr });
+          },
+        );
+      });
+    }
+
+    before(async () => {
+      t = await startGateway(dialect);
+      let dbUrl = `sqlite:${path.join(t.dataDir, 'wmx.db')}`;
+      if (dialect === 'postgres') {
+        const pgUrl = process.env.WMX_TEST_PG_URL as string;
+        const r = await sql<{ s: string }>`select current_schema() as s`.execute(t.gw.db.kysely);
+        const schema = r.rows[0]?.s as string;
+        // The CLI has no schema option: libpq's `options` URL parameter selects the test's schema.
+        dbUrl = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      }
+      const inherited = Object.fromEntries(
+        Object.entries(process.env).filter(
+          (e): e is [string, string] => !e[0].startsWith('WMX_') && e[1] !== undefined,
+        ),
+      );
+      cliEnv = {
+        ...inherited,
+        WMX_DATABASE_URL: dbUrl,
+        WMX_DATA_DIR: t.dataDir,
+        WMX_SECRET: crypto.randomBytes(32).toString('base64url'),
+      };
+    });
+    after(async () => {
+      await t?.close();
+    });
+
+    const rows = () => t.gw.db.kysely.selectFrom('audit_log').selectAll().orderBy('seq').execute();
+
+    it('chains a run of actions from the genesis value, and verify passes', async () => {
+      const { merchant } = await t.gw.merchantAdmin.create({
+        name: 'Chain Shop',
+        domains: ['shop.test'],
+        sandbox: false,
+        emiAllowed: true,
+      });
+      await t.gw.audit.record(ADMIN, 'merchant.created', merchant.id, { name: 'Chain Shop' });
+      await t.gw.audit.record(ADMIN, 'merchant.suspended', merchant.id, { why: 'test' });
+      await t.gw.audit.record(ADMIN, 'merchant.reactivated', merchant.id);
+      await t.gw.audit.record(ADMIN, 'settings.changed', null, { bangla: 'বাংলা', nested: { a: [1, 2] } });
+      const all = await rows();
+      assert.ok(all.length >= 4);
+      assert.equal(all[0]?.prev_hash, AUDIT_GENESIS_HASH);
+      for (let i = 1; i < all.length; i++) assert.equal(all[i]?.prev_hash, all[i - 1]?.hash);
+      const r = await t.gw.audit.verify();
+      assert.equal(r.ok, true, JSON.stringify(r.problems));
+      assert.equal(r.rows, all.length);
+
+      const cli = await wmx('audit', 'verify');
+      assert.equal(cli.code, 0, cli.stderr + cli.stdout);
+      assert.match(cli.stdout, new RegExp(`Audit log OK: ${all.length} records`));
+    });
+
+    it('keeps one valid chain under 20 concurrent writers', async () => {
+      const before = (await rows()).length;
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => t.gw.audit.record(ADMIN, 'concurrent.write', null, { i })),
+      );
+      const all = await rows();
+      assert.equal(all.length, before + 20);
+      assert.deepEqual(
+        all.map((r) => Number(r.seq)),
+        all.map((_, i) => i + 1),
+      );
+      const r = await t.gw.audit.verify();
+      assert.equal(r.ok, true, JSON.stringify(r.problems));
+    });
+
+    it('backfills the chain over rows written before migration 0008', async () => {
+      const k = t.gw.db.kysely;
+      const original = await rows();
+      // Back to the pre-0008 shape: no hash columns, migration not applied.
+      await sql`alter table audit_log drop column hash`.execute(k);
+      await sql`alter table audit_log drop column prev_hash`.execute(k);
+      await sql`delete from kysely_migration where name = '0008_hardening'`.execute(k);
+      const applied = await migrateToLatest(k, dialect);
+      assert.deepEqual(applied, ['0008_hardening']);
+      const backfilled = await rows();
+      assert.deepEqual(
+        backfilled.map((r) => [r.prev_hash, r.hash]),
+        original.map((r) => [r.prev_hash, r.hash]),
+        'the backfill computes the same chain record() wrote',
+      );
+      assert.equal((await t.gw.audit.verify()).ok, true);
+    });
+
+    it('names a row whose detail was edited in the database, and fails', async () => {
+      const victim = (await rows())[2];
+      assert.ok(victim);
+      await t.gw.db.kysely
+        .updateTable('audit_log')
+        .set({ detail: '{"why":"nothing to see"}' })
+        .where('id', '=', victim.id)
+        .execute();
+      const r = await t.gw.audit.verify();
+      assert.equal(r.ok, false);
+      assert.equal(r.problems.length, 1, JSON.stringify(r.problems));
+      assert.equal(r.problems[0]?.kind, 'edited');
+      assert.equal(r.problems[0]?.seq, Number(victim.seq));
+
+      const cli = await wmx('audit', 'verify');
+      assert.equal(cli.code, 1, cli.stdout);
+      assert.match(cli.stdout, new RegExp(`row seq ${Number(victim.seq)} \\(${victim.id}, .*\\) was edited`));
+
+      // Restoring the original text restores the chain: the hash covers the stored bytes exactly.
+      await t.gw.db.kysely
+        .updateTable('audit_log')
+        .set({ detail: victim.detail })
+        .where('id', '=', victim.id)
+        .execute();
+      assert.equal((await t.gw.audit.verify()).ok, true);
+    });
+
+    it('detects a re-hashed edit by the broken link to the next row', async () => {
+      const all = await rows();
+      const victim = all[1];
+      assert.ok(victim);
+      const { auditHash } = await import('../../src/domain/audit-chain.js');
+      const forged = { ...victim, detail: '{}' };
+      await t.gw.db.kysely
+        .updateTable('audit_log')
+        .set({ detail: '{}', hash: auditHash(victim.prev_hash as string, forged) })
+        .where('id', '=', victim.id)
+        .execute();
+      const r = await t.gw.audit.verify();
+      assert.equal(r.ok, false);
+      assert.equal(r.problems[0]?.kind, 'broken-link');
+      assert.equal(r.problems[0]?.seq, Number(victim.seq) + 1);
+      await t.gw.db.kysely
+        .updateTable('audit_log')
+        .set({ detail: victim.detail, hash: victim.hash })
+        .where('id', '=', victim.id)
+        .execute();
+      assert.equal((await t.gw.audit.verify()).ok, true);
+    });
+
+    it('detects a deleted middle row, and fails', async () => {
+      const all = await rows();
+      const victim = all[Math.floor(all.length / 2)];
+      assert.ok(victim);
+      await t.gw.db.kysely.deleteFrom('audit_log').where('id', '=', victim.id).execute();
+      const r = await t.gw.audit.verify();
+      assert.equal(r.ok, false);
+      assert.equal(r.problems[0]?.kind, 'deleted');
+      assert.equal(r.problems[0]?.seq, Number(victim.seq));
+
+      const cli = await wmx('audit', 'verify');
+      assert.equal(cli.code, 1, cli.stdout);
+      assert.match(cli.stdout, new RegExp(`row seq ${Number(victim.seq)} is missing \\(deleted\\)`));
+    });
+  });
+}
