@@ -1,5 +1,6 @@
 // Who used the CPU during a measurement (Linux /proc; elsewhere every figure is null):
-// the server under test, the load generator (this process) and everything else on the machine.
+// the server under test, its database server (PostgreSQL, when local), the load generator (this
+// process) and everything else on the machine.
 // A server near 1.0 core is saturated (its single event loop is the limit); a load generator near
 // 1.0 core with the server below it means the client, not the server, set the pace; "other" above
 // a few tenths of a core means the figures were disturbed by another workload.
@@ -9,11 +10,16 @@ import os from 'node:os';
 export interface CpuShare {
   /** Cores used on average by the server process under test. */
   server: number | null;
+  /** Cores used by the database server's processes (PostgreSQL on this machine; null for SQLite). */
+  database: number | null;
   /** Cores used by this process (autocannon). */
   client: number | null;
   /** Cores used by everything else (other processes, the kernel on their behalf, hypervisor steal). */
   other: number | null;
 }
+
+/** Lists the database server's processes (e.g. PostgreSQL backends of the scratch database). */
+export type PidSource = () => Promise<number[]>;
 
 /** [busy, total] jiffies over all CPUs, from the first line of /proc/stat. */
 function systemJiffies(): [number, number] | undefined {
@@ -40,23 +46,38 @@ function processJiffies(pid: number | 'self'): number | undefined {
   }
 }
 
-/** Starts a measurement window; calling the result ends it and returns the shares. */
-export function cpuWindow(serverPid: number | undefined): () => CpuShare {
+/**
+ * Starts a measurement window; calling the result ends it and returns the shares. Database
+ * processes are listed at both ends, so one started during the window (a new pool connection)
+ * counts from zero.
+ */
+export async function cpuWindow(serverPid: number | undefined, dbPids?: PidSource): Promise<() => Promise<CpuShare>> {
   const cores = os.availableParallelism();
+  const db0 = new Map<number, number>();
+  for (const pid of dbPids ? await dbPids() : []) db0.set(pid, processJiffies(pid) ?? 0);
   const sys0 = systemJiffies();
   const srv0 = serverPid === undefined ? undefined : processJiffies(serverPid);
   const me0 = processJiffies('self');
-  return () => {
+  return async () => {
     const sys1 = systemJiffies();
     const srv1 = serverPid === undefined ? undefined : processJiffies(serverPid);
     const me1 = processJiffies('self');
-    if (!sys0 || !sys1 || sys1[1] <= sys0[1]) return { server: null, client: null, other: null };
+    let dbJiffies: number | undefined;
+    if (dbPids) {
+      dbJiffies = 0;
+      for (const pid of await dbPids()) {
+        const j = processJiffies(pid);
+        if (j !== undefined) dbJiffies += j - (db0.get(pid) ?? 0);
+      }
+    }
+    if (!sys0 || !sys1 || sys1[1] <= sys0[1]) return { server: null, database: null, client: null, other: null };
     const perCore = (sys1[1] - sys0[1]) / cores; // jiffies one core provides in the window
     const server = srv0 !== undefined && srv1 !== undefined ? (srv1 - srv0) / perCore : null;
+    const database = dbJiffies === undefined ? null : dbJiffies / perCore;
     const client = me0 !== undefined && me1 !== undefined ? (me1 - me0) / perCore : null;
     const busy = (sys1[0] - sys0[0]) / perCore;
-    const other = client !== null ? Math.max(0, busy - (server ?? 0) - client) : null;
-    return { server, client, other };
+    const other = client !== null ? Math.max(0, busy - (server ?? 0) - (database ?? 0) - client) : null;
+    return { server, database, client, other };
   };
 }
 
@@ -74,9 +95,9 @@ export async function waitForQuiet(
   const start = performance.now();
   let quiet = 0;
   while ((performance.now() - start) / 1000 < maxS && !stop()) {
-    const end = cpuWindow(undefined);
+    const end = await cpuWindow(undefined);
     await new Promise((r) => setTimeout(r, 1000));
-    const { other } = end();
+    const { other } = await end();
     if (other === null) return 0; // no /proc: nothing to wait for
     quiet = other < threshold ? quiet + 1 : 0;
     if (quiet >= quietS) return Math.round((performance.now() - start) / 1000);

@@ -1,5 +1,5 @@
 import autocannon, { type Instance, type RequestSpec, type Result } from 'autocannon';
-import { cpuWindow, type CpuShare } from './cpu-monitor.js';
+import { cpuWindow, type CpuShare, type PidSource } from './cpu-monitor.js';
 import { FORM_HEADERS, credentialFields, initBodyFactory, type DemoMerchant } from './servers.js';
 
 /** One endpoint under load: how to build each request and how to tell a good answer. */
@@ -9,6 +9,8 @@ export interface Target {
   url: string;
   /** That server's process id, to measure its CPU use. */
   pid?: number | undefined;
+  /** Its database server's processes (PostgreSQL), to measure theirs. */
+  dbPids?: PidSource | undefined;
   method: 'GET' | 'POST';
   path: string;
   headers?: Record<string, string>;
@@ -53,7 +55,7 @@ export function stopCurrentLoad(): void {
 }
 
 /** Drives one target for a fixed time with autocannon, checking every response body. */
-export function measure(t: Target, o: LoadOptions): Promise<Measurement> {
+export async function measure(t: Target, o: LoadOptions): Promise<Measurement> {
   let badBodies = 0;
   const failures: string[] = [];
   const request: RequestSpec = {
@@ -73,17 +75,18 @@ export function measure(t: Target, o: LoadOptions): Promise<Measurement> {
       return req;
     };
   }
-  return new Promise((resolve, reject) => {
-    const endCpu = cpuWindow(t.pid);
+  const endCpu = await cpuWindow(t.pid, t.dbPids);
+  const r = await new Promise<Result>((resolve, reject) => {
     current = autocannon(
       { url: t.url, connections: o.connections, duration: o.durationS, timeout: 10, requests: [request] },
-      (err: Error | null, r: Result) => {
+      (err: Error | null, result: Result) => {
         current = undefined;
-        if (err) return reject(err);
-        resolve({ ...summarise(t.name, r, badBodies, failures), cpu: endCpu() });
+        if (err) reject(err);
+        else resolve(result);
       },
     );
   });
+  return { ...summarise(t.name, r, badBodies, failures), cpu: await endCpu() };
 }
 
 function summarise(name: string, r: Result, badBodies: number, failures: string[]): Omit<Measurement, 'cpu'> {
@@ -124,7 +127,13 @@ export function helloTarget(url: string, pid?: number): Target {
   };
 }
 
-export function gatewayTargets(url: string, merchant: DemoMerchant, tokens: string[], pid?: number): Target[] {
+export function gatewayTargets(
+  url: string,
+  merchant: DemoMerchant,
+  tokens: string[],
+  pid?: number,
+  dbPids?: PidSource,
+): Target[] {
   if (tokens.length === 0) throw new Error('the token pool is empty');
   const creds = new URLSearchParams(credentialFields(merchant)).toString();
   const checkBodies = tokens.map((t) => `${creds}&token=${t}`);
@@ -134,6 +143,7 @@ export function gatewayTargets(url: string, merchant: DemoMerchant, tokens: stri
       name: 'check-server',
       url,
       pid,
+      dbPids,
       method: 'GET',
       path: '/check-server',
       expects: '"selectedServer":true',
@@ -143,6 +153,7 @@ export function gatewayTargets(url: string, merchant: DemoMerchant, tokens: stri
       name: 'init-payment-process',
       url,
       pid,
+      dbPids,
       method: 'POST',
       path: '/init-payment-process',
       headers: FORM_HEADERS,
@@ -154,6 +165,7 @@ export function gatewayTargets(url: string, merchant: DemoMerchant, tokens: stri
       name: 'check-payment',
       url,
       pid,
+      dbPids,
       method: 'POST',
       path: '/check-payment',
       headers: FORM_HEADERS,

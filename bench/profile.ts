@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatSummary, readProfile, summarise } from './cpuprofile.js';
 import { failed, gatewayTargets, measure } from './load.js';
+import type { PidSource } from './cpu-monitor.js';
 import { positive } from './options.js';
 import { stopChild, type Child } from './processes.js';
 import { REPO_ROOT, createScratchDatabase, createTokenPool, startGateway, type DemoMerchant } from './servers.js';
@@ -41,12 +42,14 @@ async function main(): Promise<number> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wmx-prof-'));
   let databaseUrl = `sqlite:${path.join(dataDir, 'wmx.db')}`;
   let drop: (() => Promise<void>) | undefined;
+  let dbPids: PidSource | undefined;
   let child: Child | undefined;
   let broken = false;
   try {
     if (values.pg) {
       const scratch = await createScratchDatabase(values.pg);
       drop = scratch.drop;
+      dbPids = scratch.backendPids;
       databaseUrl = scratch.url;
     }
     // An unprofiled start creates the demo merchant and the payments check-payment reads.
@@ -68,7 +71,9 @@ async function main(): Promise<number> {
         nodeArgs: ['--cpu-prof', '--cpu-prof-dir', outDir, '--cpu-prof-name', name],
       });
       child = gw.child;
-      const target = gatewayTargets(gw.url, merchant, tokens, gw.child.proc.pid).find((t) => t.name === endpoint)!; // listed above
+      const target = gatewayTargets(gw.url, merchant, tokens, gw.child.proc.pid, dbPids).find(
+        (t) => t.name === endpoint,
+      )!; // listed above
       if (warmupS > 0) await measure(target, { connections, durationS: warmupS });
       const m = await measure(target, { connections, durationS });
       await stopChild(gw.child);
@@ -82,6 +87,7 @@ async function main(): Promise<number> {
       process.stdout.write(
         `\n=== ${endpoint} (${values.pg ? 'postgres' : 'sqlite'}): ${Math.round(m.reqPerSec)} req/s, ` +
           `p99 ${m.latencyMs.p99} ms while profiled (gateway ${m.cpu.server?.toFixed(2) ?? '-'} cores, ` +
+          `${m.cpu.database === null ? '' : `postgres ${m.cpu.database.toFixed(2)}, `}` +
           `autocannon ${m.cpu.client?.toFixed(2) ?? '-'}, other ${m.cpu.other?.toFixed(2) ?? '-'}) — ${path.relative(REPO_ROOT, file)}\n`,
       );
       process.stdout.write(formatSummary(summarise(readProfile(file)), top) + '\n');

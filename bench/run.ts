@@ -17,7 +17,7 @@ import {
   type Measurement,
   type Target,
 } from './load.js';
-import { cpuWindow, waitForQuiet, type CpuShare } from './cpu-monitor.js';
+import { cpuWindow, waitForQuiet, type CpuShare, type PidSource } from './cpu-monitor.js';
 import { gitInfo, machineInfo, parseBenchOptions, USAGE, type BenchOptions } from './options.js';
 import { isRunning, stopChild, tail, type Child } from './processes.js';
 import {
@@ -76,9 +76,9 @@ async function main(): Promise<number> {
       `token pool ${opts.poolSize}, database ${database}${database === 'sqlite' ? ' (WAL, synchronous=FULL)' : ''}`,
   );
   log(`gateway: ${opts.mainJs}`);
-  const idle = cpuWindow(undefined);
+  const idle = await cpuWindow(undefined);
   await new Promise((r) => setTimeout(r, 1000));
-  const before = idle();
+  const before = await idle();
   if (before.other !== null) {
     const busy = before.other + (before.client ?? 0);
     log(
@@ -102,6 +102,7 @@ async function main(): Promise<number> {
     }
   };
   let dropDb: (() => Promise<void>) | undefined;
+  let dbPids: PidSource | undefined;
   const problems: string[] = [];
   const measured: Measurement[] = [];
   const warmups: Measurement[] = [];
@@ -116,6 +117,7 @@ async function main(): Promise<number> {
     if (opts.pgUrl) {
       const scratch = await createScratchDatabase(opts.pgUrl);
       dropDb = scratch.drop;
+      dbPids = async () => (await scratch.backendPids()).filter((pid) => fs.existsSync(`/proc/${pid}`)); // a remote server has none here
       databaseUrl = scratch.url;
       log(`postgres     scratch database ${scratch.name}`);
     }
@@ -132,7 +134,7 @@ async function main(): Promise<number> {
     // hello-world first and last: the baseline is their mean, and their difference shows drift.
     const targets: Target[] = [
       helloTarget(hello.url, hello.child.proc.pid),
-      ...gatewayTargets(gw.url, gw.merchant, tokens, gw.child.proc.pid),
+      ...gatewayTargets(gw.url, gw.merchant, tokens, gw.child.proc.pid, dbPids),
       { ...helloTarget(hello.url, hello.child.proc.pid), name: 'hello-world (end)' },
     ];
     // On a shared machine (--wait-quiet) a run that another workload disturbed is measured again,
@@ -164,7 +166,8 @@ async function main(): Promise<number> {
         const m = await measure(t, { connections: opts.connections, durationS: opts.durationS });
         log(
           `  ${t.name.padEnd(22)} ${fmt(m.reqPerSec, 0).padStart(9)} req/s  p99 ${fmt(m.latencyMs.p99, 0).padStart(4)} ms` +
-            `  cpu: server ${cores(m.cpu.server)} client ${cores(m.cpu.client)} other ${cores(m.cpu.other)}` +
+            `  cpu: server ${cores(m.cpu.server)}${m.cpu.database === null ? '' : ` db ${cores(m.cpu.database)}`}` +
+            ` client ${cores(m.cpu.client)} other ${cores(m.cpu.other)}` +
             `  (${m.requests} requests${failed(m) ? ', FAILURES' : ''})`,
         );
         if (failed(m)) problems.push(describeFailure(t.name, m, t.expects));
@@ -200,8 +203,8 @@ async function main(): Promise<number> {
     );
     log('latency resolution is 1 ms (autocannon records whole milliseconds).');
     log(
-      'cpu = cores used during the run by the server under test / the load generator (this process) / everything else' +
-        (database === 'postgres' ? ' (PostgreSQL included).' : '.'),
+      'cpu = cores used during the run by the server under test / its database server (PostgreSQL; - for SQLite, ' +
+        'which runs inside the gateway) / the load generator (this process) / everything else.',
     );
     for (const c of caveats(rows)) log(`note: ${c}`);
   }

@@ -107,20 +107,40 @@ async function expectOk(url: string, needle: string, child: Child): Promise<void
  * A throw-away PostgreSQL database on the server named by `adminUrl`: the gateway has no schema
  * setting in its environment, so it gets a database of its own, dropped afterwards.
  */
-export async function createScratchDatabase(
-  adminUrl: string,
-): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createScratchDatabase(adminUrl: string): Promise<{
+  url: string;
+  name: string;
+  /** Process ids of the server's backends for this database and of its WAL writer, checkpointer and background writer. */
+  backendPids(): Promise<number[]>;
+  drop(): Promise<void>;
+}> {
   const name = `bench_${crypto.randomBytes(5).toString('hex')}`;
   await withClient(adminUrl, (c) => c.query(`create database "${name}"`));
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
+  let monitor: pg.Client | undefined;
   let dropped = false;
   return {
     url: u.toString(),
     name,
+    async backendPids() {
+      if (!monitor) {
+        monitor = new pg.Client({ connectionString: adminUrl });
+        monitor.on('error', () => undefined); // a lost monitor only costs the CPU figure
+        await monitor.connect();
+      }
+      const r = await monitor.query<{ pid: number }>(
+        `select pid from pg_stat_activity
+          where pid <> pg_backend_pid()
+            and (datname = $1 or backend_type in ('walwriter', 'checkpointer', 'background writer'))`,
+        [name],
+      );
+      return r.rows.map((row) => row.pid);
+    },
     async drop() {
       if (dropped) return;
       dropped = true;
+      await monitor?.end().catch(() => undefined);
       // WITH (FORCE) (PostgreSQL 13+) ends any session the gateway left behind.
       await withClient(adminUrl, (c) => c.query(`drop database if exists "${name}" with (force)`));
     },
