@@ -190,7 +190,7 @@ function hidden(ctx: PageContext): Html {
 }
 
 function cancelForm(ctx: PageContext): Html {
-  return html`<form method="post" action="${ctx.basePath.replace(/^(\/bank-payment-process\/[^/]+).*$/, '$1')}/cancel" class="cancel">
+  return html`<form method="post" action="${actionBase(ctx)}/cancel" class="cancel">
 ${hidden(ctx)}<button type="submit" class="secondary">${ctx.t('cancel')}</button></form>`;
 }
 

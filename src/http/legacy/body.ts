@@ -24,17 +24,25 @@ function malformed(why: string): never {
   throw new WmxError('2004', `Malformed request body: ${why}`);
 }
 
-function put(out: FieldMap, key: string, value: string): void {
-  if (!Object.prototype.hasOwnProperty.call(out, key)) {
-    if (Object.keys(out).length >= MAX_FIELDS) malformed(`more than ${MAX_FIELDS} fields`);
-    out[key] = value;
-  }
+/** Keeps each key's first value; more than MAX_FIELDS distinct keys is malformed. Counted, not re-measured per field. */
+function fieldCollector() {
+  const out = Object.create(null) as FieldMap;
+  let count = 0;
+  return {
+    out,
+    put(key: string, value: string): void {
+      if (Object.prototype.hasOwnProperty.call(out, key)) return;
+      if (count >= MAX_FIELDS) malformed(`more than ${MAX_FIELDS} fields`);
+      count++;
+      out[key] = value;
+    },
+  };
 }
 
 export function decodeUrlencoded(text: string): FieldMap {
-  const out = Object.create(null) as FieldMap;
-  for (const [k, v] of new URLSearchParams(text)) put(out, k, v);
-  return out;
+  const c = fieldCollector();
+  for (const [k, v] of new URLSearchParams(text)) c.put(k, v);
+  return c.out;
 }
 
 function decodeJson(text: string): FieldMap | undefined {
@@ -47,13 +55,13 @@ function decodeJson(text: string): FieldMap | undefined {
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-  const out = Object.create(null) as FieldMap;
+  const c = fieldCollector();
   for (const [k, v] of Object.entries(parsed)) {
     if (v === null || v === undefined) continue; // null means "not sent"
     // Numbers become their text ("amount": 10.5 → "10.5"); objects keep their JSON text.
-    put(out, k, typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v));
+    c.put(k, typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v));
   }
-  return out;
+  return c.out;
 }
 
 function decodeMultipart(contentType: string, raw: Buffer): Promise<FieldMap> {
