@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  const gw = await createGateway(config, { secret: resolveSecret(config) });
+  const gw = await createGateway(config, { secret: resolveSecret(config), backgroundCheckpoints: true });
   const out: string[] = [];
   const demoMerchant = config.mode === 'sandbox' ? await ensureDemoMerchant(gw) : undefined;
   const app = await buildHttpApp(gw, {

@@ -1,6 +1,6 @@
 import { WmxError, fieldMissing } from '../domain/errors.js';
 import type { Merchant } from '../domain/merchant.js';
-import { hmacHex, safeEqual, sha256Hex, verifyPassword } from './crypto.js';
+import { keyedCacheKey, safeEqual, sha256Hex, verifyPassword } from './crypto.js';
 import { TtlCache } from './lru.js';
 import type { MerchantRepo } from '../store/merchants.js';
 
@@ -64,16 +64,17 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       if (!c.authorization) throw fieldMissing('authorization');
       const wmxId = c.wmx_id.trim();
       const appKey = c.access_app_key.trim();
-      const basic = parseBasicAuthorization(c.authorization);
       const m = wmxId.length <= 64 ? await merchantByWmxId(wmxId) : undefined;
-      if (!basic) {
-        await verifyPassword('', null); // same cost as any other failure
-        throw new WmxError('2001');
-      }
-      const cacheKey = hmacHex(deps.serverSecret, `${wmxId}\0${appKey}\0${basic.username}\0${basic.password}`);
+      // Keyed by what was presented, before any parsing: a repeat caller costs one hash and a lookup.
+      const cacheKey = keyedCacheKey(deps.serverSecret, `${wmxId}\0${appKey}\0${c.authorization}`);
       const hit = verified.get(cacheKey);
       let ok = m !== undefined && hit !== undefined && hit.merchantId === m.id && hit.version === m.credentialsVersion;
       if (!ok) {
+        const basic = parseBasicAuthorization(c.authorization);
+        if (!basic) {
+          await verifyPassword('', null); // same cost as any other failure
+          throw new WmxError('2001');
+        }
         let p = inflight.get(cacheKey);
         if (!p) {
           p = slowVerify(m, appKey, basic.username, basic.password).finally(() => inflight.delete(cacheKey));

@@ -40,16 +40,34 @@ export function randomString(length: number, alphabet = ALNUM): string {
   return out;
 }
 
+/**
+ * A fixed-width base-36 rendering of the current time, so identifiers made later sort later. Keys that
+ * arrive in order land on the right-most page of their index: a batch of inserts dirties a few pages
+ * instead of one per row, which is most of what an insert costs under durable commits.
+ */
+const B36 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+function timePrefix(unit: number, width: number): string {
+  let v = Math.floor(Date.now() / unit);
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = B36[v % 36]! + out;
+    v = Math.floor(v / 36);
+  }
+  return out;
+}
+
 export const newPaymentToken = (): string => randomHex(20); // 160 random bits, 40 lowercase hex
-export const newRefId = (): string => randomString(15);
+/** 15 alphanumerics (PROTOCOL.md section 7): 7 for the second it was made (good past year 4000), 8 random (47 bits). */
+export const newRefId = (): string => timePrefix(1000, 7) + randomString(8);
 export const newWmxId = (): string => 'WMX' + randomHex(7).slice(0, 13);
 export const newAccessAppKey = (): string => randomHex(20);
 export const newPassword = (): string => randomString(24);
 export const newMerchantRefId = (): string => randomHex(7).slice(0, 13);
 export const newSigningSecret = (): string => 'whsec_' + randomString(32);
 export const newApiKey = (): string => 'sk_' + randomString(40);
+/** `prefix_` + 9 characters of milliseconds (time-ordered, good past year 5000) + 14 random (83 bits). */
 export const newId = (prefix: 'pay' | 'mer' | 'rfd' | 'evt' | 'adm' | 'whe' | 'whd' | 'wha'): string =>
-  `${prefix}_${randomString(20)}`;
+  `${prefix}_${timePrefix(1, 9)}${randomString(14)}`;
 export const newUsername = (slug: string): string => `${slug}_${randomString(10, '0123456789')}`;
 
 export function slugify(name: string): string {

@@ -60,6 +60,44 @@ export interface Payment {
   refundedMinor?: bigint;
 }
 
+/**
+ * What the check-payment record (PROTOCOL.md section 7) is made of, plus what deciding on it takes
+ * (owner, status, expiry). The hot read loads only these columns; a full Payment is one too.
+ */
+export type PaymentRecordView = Pick<
+  Payment,
+  | 'merchantId'
+  | 'status'
+  | 'expiresAt'
+  | 'wmxId'
+  | 'refId'
+  | 'token'
+  | 'amountMinor'
+  | 'merchantRefId'
+  | 'merchantOrderId'
+  | 'currency'
+  | 'rateScaled'
+  | 'amountBdtMinor'
+  | 'feeBps'
+  | 'feeMinor'
+  | 'emiBps'
+  | 'emiChargeMinor'
+  | 'discountMinor'
+  | 'bankAmountMinor'
+  | 'requestIp'
+  | 'txnDetails'
+  | 'extraJson'
+  | 'cardDetails'
+  | 'isForeign'
+  | 'paymentCard'
+  | 'cardCode'
+  | 'method'
+  | 'initAt'
+  | 'txnAt'
+  | 'customerDetails'
+  | 'refundedMinor'
+>;
+
 /** txn_status on the wire for a status; null while nothing is final. */
 export function txnStatusOf(status: PaymentStatus): '1000' | '1001' | '1009' | null {
   switch (status) {

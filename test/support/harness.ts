@@ -83,6 +83,7 @@ export async function startGateway(dialect: DialectName, opts: StartOptions = {}
   const secret = crypto.randomBytes(32).toString('base64url');
   const gw = await createGateway(config, {
     secret,
+    backgroundCheckpoints: true, // as main.ts runs it
     ...(pgSchema ? { pgSchema, pgPoolSize: 4 } : {}),
     ...(opts.fakeClock ? { now: () => clock.now } : {}),
   });

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_MESSAGES, RateLimitedError, WmxError } from '../../domain/errors.js';
 import type { Merchant } from '../../domain/merchant.js';
-import type { Payment } from '../../domain/payment.js';
+import type { PaymentRecordView } from '../../domain/payment.js';
 import type { Fields } from '../../app/init-payment.js';
 import type { AbuseLimits } from '../../app/rate-limit.js';
 import type { ReferenceCache } from '../../app/reference-cache.js';
@@ -14,7 +14,7 @@ export interface LegacyRouteDeps {
   publicUrl: string;
   reference: ReferenceCache;
   initPayment(fields: Fields, requestIp: string, afterAuth?: (m: Merchant) => void): Promise<{ token: string }>;
-  checkPayment(fields: Fields, afterAuth?: (m: Merchant) => void): Promise<Payment>;
+  checkPayment(fields: Fields, afterAuth?: (m: Merchant) => void): Promise<PaymentRecordView>;
   formatTime(epochMs: number): string;
   limits: Pick<AbuseLimits, 'init' | 'check' | 'authAllowed' | 'authFailed'>;
 }
