@@ -51,10 +51,8 @@ function openSqlite(file: string, opts: DbOptions): Db {
   sqlite.pragma('busy_timeout = 10000');
   // A WAL that grew under a burst is cut back to this size when it next restarts.
   sqlite.pragma('journal_size_limit = 67108864');
-  if (process.env.XCACHE) sqlite.pragma('cache_size = -' + process.env.XCACHE);
-  if (process.env.XMMAP) sqlite.pragma('mmap_size = ' + process.env.XMMAP);
-  // Not opened read-only: a read-only connection may not map the WAL index (-shm) and would then
-  // rebuild it from the WAL on every read. query_only makes it refuse writes all the same.
+  // Opened read-write but with query_only: a read-only connection cannot create or recover the WAL
+  // index (-shm) should it need to; query_only makes it refuse writes all the same.
   const reader = inMemory ? sqlite : new SqliteDatabase(file);
   if (reader !== sqlite) {
     reader.pragma('busy_timeout = 10000');
