@@ -24,6 +24,14 @@ function page(reply: FastifyReply, status: number, text: string): FastifyReply {
     .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>${status}</title><p>${text}</p></html>`);
 }
 
+/**
+ * Logs an unexpected error of a request, with its reqId also when requests share the app's logger
+ * (see childLoggerFactory in app.ts).
+ */
+export function logRequestError(req: FastifyRequest, err: unknown, msg: string): void {
+  req.log.error(req.log === req.server.log ? { err, reqId: req.id } : { err }, msg);
+}
+
 /** The root error handler: a client error gets a small HTML page (with a CSP); anything else is a 500 page. */
 export function rootErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const status = clientStatus(err);
@@ -32,7 +40,7 @@ export function rootErrorHandler(err: FastifyError, req: FastifyRequest, reply: 
     if (headers) reply.headers(headers);
     return page(reply, status, 'The request could not be read. Go back, reload the page and try again.');
   }
-  req.log.error({ err }, 'internal error');
+  logRequestError(req, err, 'internal error');
   return page(reply, 500, `Something went wrong on our side (request id ${String(req.id)}).`);
 }
 

@@ -1,3 +1,4 @@
+import { logRequestError } from '../client-errors.js';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { WmxError, type ErrorCode } from '../../domain/errors.js';
 
@@ -87,7 +88,7 @@ export function toErrorAnswer(err: unknown, req: FastifyRequest): ErrorAnswer {
         };
     }
   }
-  req.log.error({ err }, 'internal error on an API route');
+  logRequestError(req, err, 'internal error on an API route');
   const id = String(req.id);
   return {
     status: 500,

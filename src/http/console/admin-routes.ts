@@ -1,3 +1,4 @@
+import { logRequestError } from '../client-errors.js';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { WmxError } from '../../domain/errors.js';
 import type { ConsoleDeps } from './index.js';
@@ -27,7 +28,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ConsoleDeps): Prom
             : err.statusCode && err.statusCode >= 400 && err.statusCode < 500
               ? err.statusCode
               : 500;
-        if (status >= 500) req.log.error({ err }, 'admin console request failed');
+        if (status >= 500) logRequestError(req, err, 'admin console request failed');
         const message =
           status >= 500
             ? 'Something went wrong on our side. Nothing was changed; try again.'

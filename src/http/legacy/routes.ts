@@ -1,3 +1,4 @@
+import { logRequestError } from '../client-errors.js';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_MESSAGES, RateLimitedError, WmxError } from '../../domain/errors.js';
 import type { Merchant } from '../../domain/merchant.js';
@@ -110,7 +111,7 @@ function sendError(err: FastifyError | WmxError, req: FastifyRequest, reply: Fas
       : `Malformed request: ${err.message}`;
     return reply.send(serializeError({ statusCode: '2004', statusMsg }));
   }
-  req.log.error({ err }, 'internal error on a legacy route');
+  logRequestError(req, err, 'internal error on a legacy route');
   return reply.send(
     serializeError({
       statusCode: '5000',
