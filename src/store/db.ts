@@ -66,6 +66,10 @@ function openSqlite(file: string, opts: DbOptions): Db {
   const cached = {
     close: () => sqlite.close(),
     prepare(sqlText: string) {
+      // Kysely opens transactions with a deferred BEGIN. Another connection (the CLI, a second
+      // process) may commit between a transaction's first read and its first write, and SQLite then
+      // fails that write (SQLITE_BUSY_SNAPSHOT) instead of waiting: take the write lock up front.
+      if (sqlText === 'begin') sqlText = 'begin immediate';
       let stmt = statements.get(sqlText);
       if (!stmt) {
         stmt = sqlite.prepare(sqlText);

@@ -123,6 +123,30 @@ for (const dialect of dialects()) {
     });
 
     if (dialect === 'sqlite') {
+      it('a transaction that reads, then writes is not failed by another process committing in between', async () => {
+        const token = assertInitOk(await init());
+        // Another process on the same file (the CLI, say); it does not wait for locks.
+        const other = new SqliteDatabase(path.join(t.dataDir, 'wmx.db'));
+        other.pragma('busy_timeout = 0');
+        let otherCommitted = false;
+        try {
+          await t.gw.db.kysely.transaction().execute(async (trx) => {
+            await trx.selectFrom('payments').select('status').where('token', '=', token).executeTakeFirstOrThrow();
+            try {
+              other.prepare("update payments set txn_details = 'other' where token = ?").run(token);
+              otherCommitted = true;
+            } catch (e) {
+              assert.equal((e as { code?: string }).code, 'SQLITE_BUSY'); // it must wait its turn instead
+            }
+            await trx.updateTable('payments').set({ txn_details: 'ours' }).where('token', '=', token).execute();
+          });
+        } finally {
+          other.close();
+        }
+        assert.equal(otherCommitted, false);
+        assert.equal((await check(token)).txn_details, 'ours');
+      });
+
       it('the WAL is checkpointed in the background, never inside a commit, and all of it reaches the file', async () => {
         const main = t.gw.db.sqlite!;
         assert.equal(main.pragma('wal_autocheckpoint', { simple: true }), 0);
