@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { newId } from '../domain/ids.js';
 import type { Database, UsersTable } from '../store/schema.js';
 import { hashPassword, sha256Hex, verifyPassword } from './crypto.js';
-import { TtlCache } from './lru.js';
+import { TtlCache } from '../domain/ttl-cache.js';
 
 export type UserKind = 'admin' | 'merchant';
 export type Role = 'admin' | 'owner' | 'developer' | 'viewer';

@@ -3,7 +3,7 @@ import type { Merchant } from '../domain/merchant.js';
 import type { Database } from '../store/schema.js';
 import { toMerchant } from '../store/merchants.js';
 import { safeEqual, sha256Hex } from './crypto.js';
-import { TtlCache } from './lru.js';
+import { TtlCache } from '../domain/ttl-cache.js';
 
 export type ApiKeyResult = { ok: true; merchant: Merchant } | { ok: false; reason: 'unknown' | 'inactive' };
 

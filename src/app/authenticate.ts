@@ -1,7 +1,7 @@
 import { WmxError, fieldMissing } from '../domain/errors.js';
 import type { Merchant } from '../domain/merchant.js';
 import { keyedCacheKey, safeEqual, sha256Hex, verifyPassword } from './crypto.js';
-import { TtlCache } from './lru.js';
+import { TtlCache } from '../domain/ttl-cache.js';
 import type { MerchantRepo } from '../store/merchants.js';
 
 export interface PresentedCredentials {

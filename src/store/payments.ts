@@ -2,6 +2,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely, Selectable } from 'kysely';
 import { paymentTransfer } from '../domain/ledger.js';
 import type { Payment, PaymentMethod, PaymentRecordView, PaymentStatus } from '../domain/payment.js';
+import { TtlCache } from '../domain/ttl-cache.js';
 import type { Db } from './db.js';
 import { postTransfer } from './ledger.js';
 import type { Database, PaymentsTable } from './schema.js';
@@ -148,15 +149,13 @@ const VIEW_COLUMNS = [
   'refunded_minor',
 ] as const;
 
-/** A row of VIEW_COLUMNS as an array, as the drivers hand it over in array mode. */
-type ViewValues = unknown[];
-
 const num = (v: unknown): number => Number(v);
 const big = (v: unknown): bigint => BigInt(v as string | number | bigint);
 const str = (v: unknown): string => v as string; // TEXT NOT NULL columns
 const strOrNull = (v: unknown): string | null => v as string | null; // nullable TEXT columns
 
-function toRecordView(v: ViewValues): PaymentRecordView {
+/** A row of VIEW_COLUMNS as an array, as the drivers hand it over in array mode. */
+function toRecordView(v: unknown[]): PaymentRecordView {
   const [
     merchantId,
     status,
@@ -224,32 +223,61 @@ function toRecordView(v: ViewValues): PaymentRecordView {
 }
 
 /**
- * The check-payment read, once per request on the hottest endpoint: SQLite reads on its read-only
- * connection with a statement prepared once (no driver queue, committed data only); PostgreSQL uses
- * a named (server-side prepared) statement. Either way only the record's columns travel.
+ * The check-payment read, once per request on the hottest endpoint. SQLite reads on its second
+ * connection (committed data only) with statements prepared once; PostgreSQL uses named
+ * (server-side prepared) statements. Rows travel as arrays, and only the record's columns.
+ *
+ * Recently read records are kept in memory, but never trusted without asking the database: a
+ * record's fields change only when the payment leaves `pending` (finalize sets status and the
+ * outcome together) or when a refund changes `refunded_minor` — nothing else updates them (see the
+ * updates in this file and in refunds.ts). So a kept record is served only after a one-row read of
+ * (status, refunded_minor) finds both unchanged, whichever process or instance made the change.
+ * The same view object is handed out again, so callers may cache what they derive from it (the
+ * legacy route keeps the serialized answer).
  */
 function createViewReader(db: Db): (token: string) => Promise<PaymentRecordView | undefined> {
-  const { sql } = db.kysely.selectFrom('payments').select(VIEW_COLUMNS).where('token', '=', '').compile();
-  // Rows as arrays: building a 30-property object per row cost more than the lookup itself.
+  const view = db.kysely.selectFrom('payments').select(VIEW_COLUMNS).where('token', '=', '').compile().sql;
+  const stamp = db.kysely
+    .selectFrom('payments')
+    .select(['status', 'refunded_minor'])
+    .where('token', '=', '')
+    .compile().sql;
+  const kept = new TtlCache<string, { view: PaymentRecordView; refunded: string }>(10_000, 10 * 60_000);
+
+  type Query = (token: string) => unknown[] | undefined | Promise<unknown[] | undefined>;
+  let readView: Query;
+  let readStamp: Query;
   const pool = db.pgPool;
   if (pool) {
-    return async (token) => {
-      const r = await pool.query<ViewValues>({
-        name: 'wmx_payment_view',
-        text: sql,
-        values: [token],
-        rowMode: 'array',
-      });
-      const row = r.rows[0];
-      return row && toRecordView(row);
+    const query = (name: string, text: string) => async (token: string) =>
+      (await pool.query<unknown[]>({ name, text, values: [token], rowMode: 'array' })).rows[0];
+    readView = query('wmx_payment_view', view);
+    readStamp = query('wmx_payment_stamp', stamp);
+  } else {
+    const reader = db.sqliteReader ?? db.sqlite!; // a Db is either SQLite or PostgreSQL
+    const prepared = (text: string) => {
+      let stmt: SqliteDatabase.Statement<[string], unknown[]> | undefined;
+      return (token: string) => (stmt ??= reader.prepare<[string], unknown[]>(text).raw(true)).get(token);
     };
+    readView = prepared(view);
+    readStamp = prepared(stamp);
   }
-  const reader = db.sqliteReader ?? db.sqlite!; // a Db is either SQLite or PostgreSQL
-  let stmt: SqliteDatabase.Statement<[string], ViewValues> | undefined;
-  return (token) => {
-    stmt ??= reader.prepare<[string], ViewValues>(sql).raw(true);
-    const row = stmt.get(token);
-    return Promise.resolve(row && toRecordView(row));
+
+  return async (token) => {
+    const known = kept.get(token);
+    if (known) {
+      const now = await readStamp(token);
+      if (!now) {
+        kept.delete(token);
+        return undefined;
+      }
+      if (now[0] === known.view.status && String(now[1] ?? 0) === known.refunded) return known.view;
+    }
+    const row = await readView(token);
+    if (!row) return undefined;
+    const fresh = toRecordView(row);
+    kept.set(token, { view: fresh, refunded: String(fresh.refundedMinor ?? 0n) });
+    return fresh;
   };
 }
 

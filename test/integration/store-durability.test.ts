@@ -111,15 +111,23 @@ for (const dialect of dialects()) {
       assert.notEqual(after.txn_details, 'uncommitted');
     });
 
-    it('check-payment shows a committed change at once, also one made outside the request path', async () => {
+    it('check-payment shows a change committed elsewhere at once: a payment finalised, then refunded', async () => {
       const token = assertInitOk(await init());
-      assert.equal((await check(token)).txn_details, 'Awaiting payment');
+      const before = await check(token);
+      assert.equal(before.txn_details, 'Awaiting payment');
+      assert.equal((await check(token)).txn_status, null); // read twice: the second answer may be a kept one
+      // As another gateway instance (or the CLI) would: straight in the database, not through this process.
       await t.gw.db.kysely
         .updateTable('payments')
-        .set({ txn_details: 'Changed by an operator' })
+        .set({ status: 'approved', txn_details: 'Approved elsewhere', txn_at: Date.now() })
         .where('token', '=', token)
         .execute();
-      assert.equal((await check(token)).txn_details, 'Changed by an operator');
+      const approved = await check(token);
+      assert.equal(approved.txn_status, '1000');
+      assert.equal(approved.txn_details, 'Approved elsewhere');
+      assert.equal(approved.refunded_amount_bdt, '0.00');
+      await t.gw.db.kysely.updateTable('payments').set({ refunded_minor: '250' }).where('token', '=', token).execute();
+      assert.equal((await check(token)).refunded_amount_bdt, '2.50');
     });
 
     if (dialect === 'sqlite') {

@@ -71,11 +71,18 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
     return serializeInitSuccess({ statusCode: '1000', statusMsg: 'Success', token });
   });
 
+  const rendered = new WeakMap<PaymentRecordView, string>();
   app.post('/check-payment', LEGACY_SCHEMAS.checkPayment, async (req, reply) => {
     const fields = await decodeLegacyBody(req.headers['content-type'], req.body as Buffer | undefined);
-    const payment = await guarded(req.ip, () => deps.checkPayment(fields, deps.limits.check));
+    const view = await guarded(req.ip, () => deps.checkPayment(fields, deps.limits.check));
     reply.type(JSON_TYPE);
-    return serializeCheckPayment(toCheckPaymentRecord(payment, deps.formatTime));
+    // The store hands out the same view object while the record is unchanged (see recordView).
+    let body = rendered.get(view);
+    if (body === undefined) {
+      body = serializeCheckPayment(toCheckPaymentRecord(view, deps.formatTime));
+      rendered.set(view, body);
+    }
+    return body;
   });
 
   app.get('/get-emi-bank-list', LEGACY_SCHEMAS.emiBanks, async (_req, reply) => {
