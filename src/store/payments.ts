@@ -320,8 +320,7 @@ export interface PaymentOutbox {
 export function createPaymentRepo(db: Db, outbox?: PaymentOutbox) {
   const k: Kysely<Database> = db.kysely;
   const byTokenQuery = k.selectFrom('payments').selectAll().where('token', '=', '').compile();
-  const insertOne =
-    db.sqlite !== undefined ? createSqliteGroupInsert(db) : async (row: PaymentsTable) => insertPg(k, row);
+  const insertOne = db.sqlite !== undefined ? createSqliteGroupInsert(db) : createPgGroupInsert(k);
 
   return {
     /** Inserts unless (merchant_id, merchant_ref_id) exists; true when this call inserted the row. */
@@ -443,35 +442,98 @@ async function finalizeWith(
 
 export type PaymentRepo = ReturnType<typeof createPaymentRepo>;
 
-async function insertPg(k: Kysely<Database>, row: PaymentsTable): Promise<boolean> {
-  const r = await k
-    .insertInto('payments')
-    .values(row)
-    .onConflict((oc) => oc.columns(['merchant_id', 'merchant_ref_id']).doNothing())
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+/** Per row of a batch: inserted (true), skipped as a merchant_ref_id already taken (false), or failed. */
+type RowResult = boolean | Error;
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+/**
+ * Group commit: calls made while earlier batches are being written are collected and written
+ * together, one transaction per batch, so one durable commit covers many payments. At most
+ * `maxInFlight` batches are written at a time; while they are, the event loop keeps reading
+ * requests and the next batch grows. Each caller is answered once its batch is durable.
+ */
+function groupCommit<T>(
+  write: (items: T[]) => Promise<RowResult[]>,
+  opts: { maxInFlight: number; maxBatch: number },
+): (item: T) => Promise<boolean> {
+  type Waiting = { item: T; resolve: (v: boolean) => void; reject: (e: unknown) => void };
+  let queue: Waiting[] = [];
+  let scheduled = false;
+  let inFlight = 0;
+
+  const schedule = () => {
+    if (scheduled || inFlight >= opts.maxInFlight || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(flush);
+  };
+  const flush = () => {
+    scheduled = false;
+    const batch = queue.slice(0, opts.maxBatch);
+    queue = queue.slice(batch.length);
+    inFlight++;
+    write(batch.map((w) => w.item))
+      .then(
+        (results) =>
+          batch.forEach((w, i) => {
+            const r = results[i]!;
+            if (typeof r === 'boolean') w.resolve(r);
+            else w.reject(r);
+          }),
+        (e: unknown) => batch.forEach((w) => w.reject(e)),
+      )
+      .finally(() => {
+        inFlight--;
+        schedule();
+      });
+    schedule();
+  };
+
+  return (item) =>
+    new Promise<boolean>((resolve, reject) => {
+      queue.push({ item, resolve, reject });
+      schedule();
+    });
 }
 
 /**
- * Group commit for SQLite: inits that arrive in the same turn of the event loop are written in one
- * transaction, and callers are answered only once that transaction is on disk.
- *
- * The COMMIT itself does not wait for the disk (synchronous=NORMAL for this one transaction);
- * instead the WAL file is fdatasync'ed on libuv's thread pool, so the event loop goes on serving
- * while the disk works, and one sync covers every batch committed before it started. A batch is
- * answered when a sync that began after its COMMIT has finished: the same guarantee as
- * synchronous=FULL (the WAL frames of the transaction are on disk), without blocking the thread.
- * (db.walSync). Every other write keeps synchronous=FULL. The SQL comes from Kysely; the statement
- * is prepared once.
+ * PostgreSQL: one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING token per batch (one
+ * statement, one commit). A batch that fails as a whole is retried a row at a time, so one bad
+ * row fails alone. 48 columns × 500 rows stays under PostgreSQL's 65,535 parameters.
+ */
+function createPgGroupInsert(k: Kysely<Database>): (row: PaymentsTable) => Promise<boolean> {
+  const insert = (rows: PaymentsTable[]) =>
+    k
+      .insertInto('payments')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['merchant_id', 'merchant_ref_id']).doNothing())
+      .returning('token')
+      .execute();
+  return groupCommit<PaymentsTable>(
+    async (rows) => {
+      try {
+        const inserted = new Set((await insert(rows)).map((r) => r.token));
+        return rows.map((r) => inserted.has(r.token));
+      } catch {
+        return Promise.all(rows.map(async (r) => insert([r]).then((x) => x.length === 1, asError)));
+      }
+    },
+    { maxInFlight: 4, maxBatch: 500 },
+  );
+}
+
+/**
+ * SQLite: the batch is written on this connection in one transaction. Its COMMIT does not wait for
+ * the disk (synchronous=NORMAL for this one transaction); the WAL is then fdatasync'ed on libuv's
+ * thread pool (db.walSync) and the callers are answered after a sync that began after the COMMIT:
+ * synchronous=FULL's guarantee without blocking the event loop. One batch at a time, so the next
+ * one grows while the disk works. Every other write keeps synchronous=FULL. The SQL comes from
+ * Kysely; the statement is prepared once.
  */
 function createSqliteGroupInsert(db: Db): (row: PaymentsTable) => Promise<boolean> {
   const sqlite = db.sqlite!; // only called when the handle exists
-  type Item = { row: PaymentsTable; resolve: (v: boolean) => void; reject: (e: unknown) => void };
-  let queue: Item[] = [];
-  let scheduled = false;
+  const walSync = db.walSync;
   let stmt: ReturnType<typeof sqlite.prepare> | undefined;
   let columns: (keyof PaymentsTable)[] = [];
-  const walSync = db.walSync;
 
   const compile = (row: PaymentsTable) => {
     const q = db.kysely
@@ -482,76 +544,33 @@ function createSqliteGroupInsert(db: Db): (row: PaymentsTable) => Promise<boolea
     columns = Object.keys(row) as (keyof PaymentsTable)[];
     stmt = sqlite.prepare(q.sql);
   };
-
-  const insertAll = sqlite.transaction((items: Item[]) =>
-    items.map((it) => stmt!.run(columns.map((c) => it.row[c])).changes === 1),
+  const insertAll = sqlite.transaction((rows: PaymentsTable[]) =>
+    rows.map((row) => stmt!.run(columns.map((c) => row[c])).changes === 1),
   );
-  const runBatch = (items: Item[]): boolean[] =>
-    walSync ? walSync.withoutSync(() => insertAll(items)) : insertAll(items);
+  const runBatch = (rows: PaymentsTable[]): boolean[] =>
+    walSync ? walSync.withoutSync(() => insertAll(rows)) : insertAll(rows);
 
-  /** Batches committed and waiting for their sync; the next batch is written once that is done. */
-  let syncing = 0;
-  const schedule = () => {
-    if (scheduled || syncing > 0 || queue.length === 0) return;
-    scheduled = true;
-    setImmediate(flush);
-  };
-
-  const settle = (items: Item[], results: (boolean | { error: unknown })[]) => {
-    const answer = (e?: unknown) =>
-      items.forEach((it, i) => {
-        const r = results[i]!;
-        if (e !== undefined) it.reject(e);
-        else if (typeof r === 'boolean') it.resolve(r);
-        else it.reject(r.error);
-      });
-    if (!walSync) return answer();
-    // While the disk syncs, the event loop keeps reading requests: the next batch grows, and its
-    // COMMIT's fixed cost is shared by more rows.
-    syncing++;
-    walSync
-      .afterSync()
-      .then(
-        () => answer(),
-        (e: unknown) => answer(e ?? new Error('WAL sync failed')),
-      )
-      .finally(() => {
-        syncing--;
-        schedule();
-      });
-  };
-
-  const flush = () => {
-    scheduled = false;
-    // A Kysely transaction may be open on this connection (awaiting between statements): wait for it.
-    if (sqlite.inTransaction) {
-      scheduled = true;
-      setTimeout(flush, 1);
-      return;
-    }
-    const batch = queue;
-    queue = [];
-    try {
-      if (!stmt) compile(batch[0]!.row);
-      settle(batch, runBatch(batch));
-    } catch {
-      // One bad row must not fail its neighbours: retry each on its own.
-      settle(
-        batch,
-        batch.map((it) => {
+  return groupCommit<PaymentsTable>(
+    async (rows) => {
+      // A Kysely transaction may be open on this connection (awaiting between statements): wait for it.
+      while (sqlite.inTransaction) await new Promise((r) => setTimeout(r, 1));
+      if (!stmt) compile(rows[0]!);
+      let results: RowResult[];
+      try {
+        results = runBatch(rows);
+      } catch {
+        // One bad row must not fail its neighbours: retry each on its own.
+        results = rows.map((row) => {
           try {
-            return runBatch([it])[0]!;
-          } catch (error) {
-            return { error };
+            return runBatch([row])[0]!;
+          } catch (e) {
+            return asError(e);
           }
-        }),
-      );
-    }
-  };
-
-  return (row) =>
-    new Promise<boolean>((resolve, reject) => {
-      queue.push({ row, resolve, reject });
-      schedule();
-    });
+        });
+      }
+      await walSync?.afterSync();
+      return results;
+    },
+    { maxInFlight: 1, maxBatch: 1000 },
+  );
 }
