@@ -266,7 +266,8 @@ function createViewReader(db: Db): (token: string) => Promise<PaymentRecordView 
   return async (token) => {
     const known = kept.get(token);
     if (known) {
-      const now = await readStamp(token);
+      const read = readStamp(token); // synchronous on SQLite: no extra microtask turn
+      const now = read instanceof Promise ? await read : read;
       if (!now) {
         kept.delete(token);
         return undefined;

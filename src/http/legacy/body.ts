@@ -9,8 +9,13 @@ const MAX_FIELDS = 200;
  * Decodes the body of a legacy POST whatever its encoding (PROTOCOL.md section 2): urlencoded,
  * multipart, JSON, or a missing/odd Content-Type (JSON is tried first, then urlencoded).
  * Repeated keys keep their first value. Nothing here rejects a value: the use case validates.
+ * Synchronous except for multipart (the hot endpoints take no extra microtask turn); a malformed
+ * body throws.
  */
-export async function decodeLegacyBody(contentType: string | undefined, raw: Buffer | undefined): Promise<FieldMap> {
+export function decodeLegacyBody(
+  contentType: string | undefined,
+  raw: Buffer | undefined,
+): FieldMap | Promise<FieldMap> {
   if (!raw || raw.length === 0) return Object.create(null) as FieldMap;
   const ct = (contentType ?? '').toLowerCase();
   if (ct.startsWith('multipart/form-data')) return decodeMultipart(contentType as string, raw);
