@@ -47,6 +47,7 @@ export function formatTable(rows: RatioRow[]): string {
     'non-2xx',
     'bad body',
     'cpu srv/db/gen/other',
+    'cpu µs/req',
     'ratio',
     'aim',
     'vs aim',
@@ -60,6 +61,7 @@ export function formatTable(rows: RatioRow[]): string {
     String(r.non2xx),
     String(r.badBodies),
     [r.cpu.server, r.cpu.database, r.cpu.client, r.cpu.other].map((c) => (c === null ? '-' : c.toFixed(2))).join('/'),
+    cpuPerRequest(r),
     r.ratio === null ? '-' : r.ratio.toFixed(2),
     r.aim === null ? '' : `≥ ${r.aim.toFixed(2)}`,
     r.aimMet === null ? '' : r.aimMet ? 'met' : 'below aim',
@@ -68,7 +70,7 @@ export function formatTable(rows: RatioRow[]): string {
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length))); // rows are as wide as the header
   const line = (row: string[]) =>
     row
-      .map((cell, i) => (i === 0 || i >= 9 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .map((cell, i) => (i === 0 || i >= 10 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
       .join('  ')
       .trimEnd();
   return [
@@ -79,6 +81,15 @@ export function formatTable(rows: RatioRow[]): string {
       .trimEnd(),
     ...body.map(line),
   ].join('\n');
+}
+
+/**
+ * Server CPU per answered request (gateway process + its database server), in microseconds: less
+ * at the mercy of the shared cores than req/s, so the better figure to compare changes with.
+ */
+export function cpuPerRequest(r: Measurement): string {
+  if (r.cpu.server === null || r.reqPerSec <= 0) return '-';
+  return num(((r.cpu.server + (r.cpu.database ?? 0)) / r.reqPerSec) * 1e6, 0);
 }
 
 const num = (n: number, digits: number) =>

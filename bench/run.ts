@@ -204,7 +204,8 @@ async function main(): Promise<number> {
     log('latency resolution is 1 ms (autocannon records whole milliseconds).');
     log(
       'cpu = cores used during the run by the server under test / its database server (PostgreSQL; - for SQLite, ' +
-        'which runs inside the gateway) / the load generator (this process) / everything else.',
+        'which runs inside the gateway) / the load generator (this process) / everything else; ' +
+        'cpu µs/req = (server + database) CPU per answered request, steadier than req/s on shared cores.',
     );
     for (const c of caveats(rows)) log(`note: ${c}`);
   }
