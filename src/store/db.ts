@@ -80,7 +80,7 @@ function openSqlite(file: string, opts: DbOptions): Db {
     },
   };
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
-  const walSync = inMemory ? undefined : createWalSync(sqlite);
+  const walSync = inMemory ? undefined : createWalSync(sqlite, path.resolve(file) + '-wal');
   return {
     dialect: 'sqlite',
     kysely,
@@ -112,7 +112,7 @@ export interface WalSync {
  * connection is open (a checkpoint fsyncs what it copies before the WAL may restart). One sync
  * serves every caller that asked before it started; callers arriving during a sync share the next.
  */
-function createWalSync(sqlite: SqliteDatabase.Database): WalSync {
+function createWalSync(sqlite: SqliteDatabase.Database, walFile: string): WalSync {
   const normal = sqlite.prepare('PRAGMA synchronous = NORMAL');
   const full = sqlite.prepare('PRAGMA synchronous = FULL');
   type Waiter = { resolve: () => void; reject: (e: Error) => void };
@@ -133,7 +133,7 @@ function createWalSync(sqlite: SqliteDatabase.Database): WalSync {
       if (waiting.length > 0) start();
     };
     try {
-      fd ??= fs.openSync(sqlite.name + '-wal', 'r');
+      fd ??= fs.openSync(walFile, 'r');
     } catch (e) {
       done(e as Error);
       return;

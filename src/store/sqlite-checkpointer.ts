@@ -56,7 +56,6 @@ parentPort.on('message', (m) => {
   clearTimeout(timer);
   try { passive.get(); } catch {}
   db.close();
-  parentPort.postMessage('stopped');
   parentPort.close();
 });
 parentPort.postMessage('ready');
