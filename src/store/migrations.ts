@@ -532,7 +532,15 @@ export async function migrateToLatest(db: Kysely<any>, dialect: 'sqlite' | 'post
     migrationTableSchema = r.rows[0]?.s;
   }
   const migrator = new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Before migrating, Kysely's migrator introspects the tables of every schema of the database. On
+  // PostgreSQL that query fails if another schema is being dropped at the same moment (another
+  // deployment or test sharing the database): "schema … does not exist" (3F000), "relation … does
+  // not exist" (42P01). Nothing has run yet then, so try again.
+  for (let attempt = 1; attempt < 30 && !results?.length && isConcurrentDropError(error); attempt++) {
+    await new Promise((r) => setTimeout(r, Math.min(20 * attempt, 200)));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     const what = failed ? `migration ${failed.migrationName} failed` : 'migrations failed';
@@ -540,3 +548,8 @@ export async function migrateToLatest(db: Kysely<any>, dialect: 'sqlite' | 'post
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+const isConcurrentDropError = (e: unknown): boolean => {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return code === '3F000' || code === '42P01';
+};
