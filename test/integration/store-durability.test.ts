@@ -69,25 +69,29 @@ for (const dialect of dialects()) {
       }
     });
 
-    it('in one burst, a replayed merchant_ref_id gets the first token back and a changed one gets 2008', async () => {
+    it('in one burst, one merchant_ref_id makes one payment: its twin gets the same token, a different order 2008', async () => {
       const mref = ref();
       const [a, b, changed] = await Promise.all([
         init({ merchant_ref_id: mref }),
         init({ merchant_ref_id: mref }),
         init({ merchant_ref_id: mref, amount: '999.00' }),
       ]);
-      const tokenA = assertInitOk(a);
-      assert.equal(assertInitOk(b), tokenA);
-      assert.equal(changed.json.statusCode, '2008', changed.text);
       const rows = await t.gw.db.kysely
         .selectFrom('payments')
-        .select('token')
+        .select(['token', 'amount_minor'])
         .where('merchant_ref_id', '=', mref)
         .execute();
-      assert.deepEqual(
-        rows.map((r) => r.token),
-        [tokenA],
-      );
+      assert.equal(rows.length, 1);
+      const stored = rows[0]!;
+      // The requests race on separate connections: whichever order was stored first wins.
+      if (Number(stored.amount_minor) === 99_900) {
+        assert.equal(assertInitOk(changed), stored.token);
+        for (const r of [a, b]) assert.equal(r.json.statusCode, '2008', r.text);
+      } else {
+        assert.equal(assertInitOk(a), stored.token);
+        assert.equal(assertInitOk(b), stored.token);
+        assert.equal(changed.json.statusCode, '2008', changed.text);
+      }
     });
 
     it('check-payment never shows a change that is not committed', async () => {
