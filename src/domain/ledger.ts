@@ -30,7 +30,7 @@
  * −paid_out. The EMI surcharge is the customer's, paid to the gateway: it is not refundable, so the
  * refundable amount of a payment is its merchant_amount_bdt.
  */
-import { randomString } from './ids.js';
+import { newId } from './ids.js';
 
 export type TransferKind = 'payment' | 'refund' | 'settlement';
 
@@ -75,9 +75,10 @@ export class UnbalancedTransferError extends Error {
   }
 }
 
-export const newTransferId = (): string => `trf_${randomString(20)}`;
-export const newPostingId = (): string => `pst_${randomString(20)}`;
-export const newSettlementId = (): string => `stl_${randomString(20)}`;
+// Time-ordered like every other id (newId): the ledger's inserts append to their indexes too.
+export const newTransferId = (): string => newId('trf');
+export const newPostingId = (): string => newId('pst');
+export const newSettlementId = (): string => newId('stl');
 
 export const paymentKey = (paymentId: string): string => `payment:${paymentId}`;
 export const refundKey = (refundId: string): string => `refund:${refundId}`;
