@@ -1,5 +1,5 @@
 import type SqliteDatabase from 'better-sqlite3';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { paymentTransfer } from '../domain/ledger.js';
 import type { Payment, PaymentMethod, PaymentRecordView, PaymentStatus } from '../domain/payment.js';
 import { TtlCache } from '../domain/ttl-cache.js';
@@ -348,7 +348,7 @@ export interface PaymentOutbox {
 export function createPaymentRepo(db: Db, outbox?: PaymentOutbox) {
   const k: Kysely<Database> = db.kysely;
   const byTokenQuery = k.selectFrom('payments').selectAll().where('token', '=', '').compile();
-  const insertOne = db.sqlite !== undefined ? createSqliteGroupInsert(db) : createPgGroupInsert(k);
+  const insertOne = db.sqlite !== undefined ? createSqliteGroupInsert(db) : createPgGroupInsert(db);
 
   return {
     /** Inserts unless (merchant_id, merchant_ref_id) exists; true when this call inserted the row. */
@@ -524,25 +524,52 @@ function groupCommit<T>(
 }
 
 /**
- * PostgreSQL: one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING token per batch (one
- * statement, one commit). A batch that fails as a whole is retried a row at a time, so one bad
- * row fails alone. 48 columns × 500 rows stays under PostgreSQL's 65,535 parameters.
+ * PostgreSQL: one INSERT … SELECT FROM unnest(one array per column) … ON CONFLICT DO NOTHING
+ * RETURNING token per batch: one statement, one commit, and the same SQL text whatever the batch
+ * size, so it is prepared once per connection (a multi-row VALUES list was planned anew for every
+ * batch). Column types for the array casts come from the catalog. A batch that fails as a whole is
+ * retried a row at a time, so one bad row fails alone.
  */
-function createPgGroupInsert(k: Kysely<Database>): (row: PaymentsTable) => Promise<boolean> {
-  const insert = (rows: PaymentsTable[]) =>
-    k
-      .insertInto('payments')
-      .values(rows)
-      .onConflict((oc) => oc.columns(['merchant_id', 'merchant_ref_id']).doNothing())
-      .returning('token')
-      .execute();
+function createPgGroupInsert(db: Db): (row: PaymentsTable) => Promise<boolean> {
+  const pool = db.pgPool!; // only called for PostgreSQL
+  let statement: Promise<{ text: string; columns: (keyof PaymentsTable)[] }> | undefined;
+  const prepare = async (row: PaymentsTable) => {
+    const columns = Object.keys(row) as (keyof PaymentsTable)[];
+    const types = await sql<{ column_name: string; udt_name: string }>`
+      select column_name, udt_name from information_schema.columns
+      where table_schema = current_schema() and table_name = 'payments'`.execute(db.kysely);
+    const typeOf = new Map(types.rows.map((r) => [r.column_name, r.udt_name]));
+    const casts = columns.map((c, i) => {
+      const t = typeOf.get(c);
+      if (!t || !/^[a-z0-9_]+$/.test(t)) throw new Error(`payments.${c}: no usable column type (${String(t)})`);
+      return `$${i + 1}::${t}[]`;
+    });
+    const text =
+      `insert into payments (${columns.map((c) => `"${c}"`).join(', ')}) ` +
+      `select * from unnest(${casts.join(', ')}) ` +
+      'on conflict (merchant_id, merchant_ref_id) do nothing returning token';
+    return { text, columns };
+  };
+  const insert = async (rows: PaymentsTable[]): Promise<Set<string>> => {
+    statement ??= prepare(rows[0]!).catch((e: unknown) => {
+      statement = undefined; // try again with the next batch
+      throw e;
+    });
+    const { text, columns } = await statement;
+    const r = await pool.query<{ token: string }>({
+      name: 'wmx_payment_insert',
+      text,
+      values: columns.map((c) => rows.map((row) => row[c])),
+    });
+    return new Set(r.rows.map((x) => x.token));
+  };
   return groupCommit<PaymentsTable>(
     async (rows) => {
       try {
-        const inserted = new Set((await insert(rows)).map((r) => r.token));
+        const inserted = await insert(rows);
         return rows.map((r) => inserted.has(r.token));
       } catch {
-        return Promise.all(rows.map(async (r) => insert([r]).then((x) => x.length === 1, asError)));
+        return Promise.all(rows.map(async (r) => insert([r]).then((x) => x.size === 1, asError)));
       }
     },
     { maxInFlight: 4, maxBatch: 500 },

@@ -94,6 +94,22 @@ for (const dialect of dialects()) {
       }
     });
 
+    it('text that looks like SQL or array syntax is stored exactly as sent', async () => {
+      const odd = {
+        customer_name: 'NULL',
+        customer_add: 'a\\b {c}, "d", \'e\'; drop table payments; --',
+        customer_city: '{}',
+        merchant_order_id: '{1,2}',
+      };
+      const token = assertInitOk(await init(odd));
+      const r = await check(token);
+      assert.equal(r.merchant_order_id, '{1,2}');
+      const details = JSON.parse(r.customer_details as string) as Record<string, string>;
+      assert.equal(details.customer_name, 'NULL');
+      assert.equal(details.customer_add, odd.customer_add);
+      assert.equal(details.customer_city, '{}');
+    });
+
     it('check-payment never shows a change that is not committed', async () => {
       const token = assertInitOk(await init());
       let seenInside: unknown;
