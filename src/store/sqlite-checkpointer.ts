@@ -19,9 +19,10 @@ export interface Checkpointer {
 export interface CheckpointerOptions {
   /** Pause between checkpoints while the WAL has nothing left to copy (ms). */
   idleMs?: number;
-  /** WAL size (pages) past which the worker waits for writers and readers to let it reset the WAL. */
-  restartPages?: number;
 }
+
+/** WAL size (pages, ~200 MB) past which the worker waits for writers and readers to let it reset the WAL. */
+const RESTART_PAGES = 50_000;
 
 /** The SQLite default, restored on the serving connection when the worker is gone. */
 const DEFAULT_AUTOCHECKPOINT = 1000;
@@ -70,7 +71,7 @@ export function startCheckpointer(
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { driver, file, idleMs: opts.idleMs ?? 50, restartPages: opts.restartPages ?? 50_000 },
+    workerData: { driver, file, idleMs: opts.idleMs ?? 50, restartPages: RESTART_PAGES },
   });
   let exited = false;
   const selfCheckpoint = () => {
