@@ -1,6 +1,7 @@
 import { WmxError, fieldMissing } from '../domain/errors.js';
 import type { Merchant } from '../domain/merchant.js';
 import { keyedCacheKey, safeEqual, sha256Hex, verifyPassword } from './crypto.js';
+import { andThen, type MaybePromise } from '../domain/maybe-promise.js';
 import { TtlCache } from '../domain/ttl-cache.js';
 import type { MerchantRepo } from '../store/merchants.js';
 
@@ -40,7 +41,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   const inflight = new Map<string, Promise<boolean>>();
 
   /** Synchronous on a cache hit: the hot path takes no extra turn of the microtask queue. */
-  function merchantByWmxId(wmxId: string): Merchant | undefined | Promise<Merchant | undefined> {
+  function merchantByWmxId(wmxId: string): MaybePromise<Merchant | undefined> {
     const cached = merchantCache.get(wmxId);
     if (cached !== undefined) return cached ?? undefined;
     return deps.merchants.byWmxId(wmxId).then((m) => {
@@ -58,37 +59,59 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     return passwordOk && keyOk && userOk;
   }
 
+  /** Active or 2002: the last check, once the credentials are known to be right. */
+  function usable(m: Merchant): Merchant {
+    if (m.status !== 'active') throw new WmxError('2002', `Merchant is not active (${m.status})`);
+    return m;
+  }
+
+  /** Synchronous when this client's credentials were verified lately (the cache hit). */
+  function verify(m: Merchant | undefined, wmxId: string, appKey: string, authorization: string): MaybePromise<Merchant> {
+    // Keyed by what was presented, before any parsing: a repeat caller costs one hash and a lookup.
+    const cacheKey = keyedCacheKey(deps.serverSecret, `${wmxId}\0${appKey}\0${authorization}`);
+    const hit = verified.get(cacheKey);
+    if (m !== undefined && hit !== undefined && hit.merchantId === m.id && hit.version === m.credentialsVersion) {
+      return usable(m);
+    }
+    return verifySlowly(m, cacheKey, appKey, authorization);
+  }
+
+  async function verifySlowly(
+    m: Merchant | undefined,
+    cacheKey: string,
+    appKey: string,
+    authorization: string,
+  ): Promise<Merchant> {
+    const basic = parseBasicAuthorization(authorization);
+    if (!basic) {
+      await verifyPassword('', null); // same cost as any other failure
+      throw new WmxError('2001');
+    }
+    let p = inflight.get(cacheKey);
+    if (!p) {
+      p = slowVerify(m, appKey, basic.username, basic.password).finally(() => inflight.delete(cacheKey));
+      inflight.set(cacheKey, p);
+    }
+    const ok = await p;
+    if (!ok || !m) throw new WmxError('2001');
+    verified.set(cacheKey, { merchantId: m.id, version: m.credentialsVersion });
+    return usable(m);
+  }
+
   return {
-    /** Returns the active merchant, or throws 2003 / 2001 / 2002. */
-    async authenticate(c: PresentedCredentials): Promise<Merchant> {
+    /**
+     * Returns the active merchant, or throws 2003 / 2001 / 2002 — synchronously when the merchant
+     * and this client's credentials are cached (then no promise is made), else through a promise.
+     */
+    authenticate(c: PresentedCredentials): MaybePromise<Merchant> {
       if (!c.wmx_id) throw fieldMissing('wmx_id');
       if (!c.access_app_key) throw fieldMissing('access_app_key');
       if (!c.authorization) throw fieldMissing('authorization');
       const wmxId = c.wmx_id.trim();
       const appKey = c.access_app_key.trim();
+      const authorization = c.authorization;
       const found = wmxId.length <= 64 ? merchantByWmxId(wmxId) : undefined;
-      const m = found instanceof Promise ? await found : found;
-      // Keyed by what was presented, before any parsing: a repeat caller costs one hash and a lookup.
-      const cacheKey = keyedCacheKey(deps.serverSecret, `${wmxId}\0${appKey}\0${c.authorization}`);
-      const hit = verified.get(cacheKey);
-      let ok = m !== undefined && hit !== undefined && hit.merchantId === m.id && hit.version === m.credentialsVersion;
-      if (!ok) {
-        const basic = parseBasicAuthorization(c.authorization);
-        if (!basic) {
-          await verifyPassword('', null); // same cost as any other failure
-          throw new WmxError('2001');
-        }
-        let p = inflight.get(cacheKey);
-        if (!p) {
-          p = slowVerify(m, appKey, basic.username, basic.password).finally(() => inflight.delete(cacheKey));
-          inflight.set(cacheKey, p);
-        }
-        ok = await p;
-        if (ok && m) verified.set(cacheKey, { merchantId: m.id, version: m.credentialsVersion });
-      }
-      if (!ok || !m) throw new WmxError('2001');
-      if (m.status !== 'active') throw new WmxError('2002', `Merchant is not active (${m.status})`);
-      return m;
+      return andThen(found, (m) => verify(m, wmxId, appKey, authorization));
     },
     /** Forget what is cached about a merchant (after rotation, suspension or a settings change). */
     forget(wmxId: string): void {

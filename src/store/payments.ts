@@ -2,6 +2,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { paymentTransfer } from '../domain/ledger.js';
 import type { Payment, PaymentMethod, PaymentRecordView, PaymentStatus } from '../domain/payment.js';
+import { andThen, type MaybePromise } from '../domain/maybe-promise.js';
 import { TtlCache } from '../domain/ttl-cache.js';
 import type { Db } from './db.js';
 import { postTransfer } from './ledger.js';
@@ -232,7 +233,7 @@ function readSnapshotPerTurn(reader: SqliteDatabase.Database): <T>(read: () => T
  * The same view object is handed out again, so callers may cache what they derive from it (the
  * legacy route keeps the serialized answer).
  */
-function createViewReader(db: Db): (token: string) => Promise<PaymentRecordView | undefined> {
+function createViewReader(db: Db): (token: string) => MaybePromise<PaymentRecordView | undefined> {
   const view = db.kysely.selectFrom('payments').select(VIEW_COLUMNS).where('token', '=', '').compile().sql;
   const stamp = db.kysely
     .selectFrom('payments')
@@ -262,22 +263,26 @@ function createViewReader(db: Db): (token: string) => Promise<PaymentRecordView 
     readStamp = prepared(stamp);
   }
 
-  return async (token) => {
+  const remember = (token: string, row: unknown[] | undefined): PaymentRecordView | undefined => {
+    if (!row) return undefined;
+    const fresh = toRecordView(row);
+    kept.set(token, { view: fresh, refunded: String(fresh.refundedMinor ?? 0n) });
+    return fresh;
+  };
+  const readFresh = (token: string) => andThen(readView(token), (row) => remember(token, row));
+
+  // Synchronous on SQLite (no promise on the hottest read); a promise on PostgreSQL.
+  return (token) => {
     const known = kept.get(token);
-    if (known) {
-      const read = readStamp(token); // synchronous on SQLite: no extra microtask turn
-      const now = read instanceof Promise ? await read : read;
+    if (!known) return readFresh(token);
+    return andThen(readStamp(token), (now) => {
       if (!now) {
         kept.delete(token);
         return undefined;
       }
       if (now[0] === known.view.status && String(now[1] ?? 0) === known.refunded) return known.view;
-    }
-    const row = await readView(token);
-    if (!row) return undefined;
-    const fresh = toRecordView(row);
-    kept.set(token, { view: fresh, refunded: String(fresh.refundedMinor ?? 0n) });
-    return fresh;
+      return readFresh(token);
+    });
   };
 }
 

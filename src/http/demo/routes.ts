@@ -7,6 +7,7 @@ import { WmxError } from '../../domain/errors.js';
 import type { Fields } from '../../app/init-payment.js';
 import type { IssuedCredentials } from '../../app/merchant-admin.js';
 import type { PaymentRecordView } from '../../domain/payment.js';
+import type { MaybePromise } from '../../domain/maybe-promise.js';
 import { toCheckPaymentRecord, type CheckPaymentRecord } from '../legacy/wire.js';
 import type { Database } from '../../store/schema.js';
 import { html } from '../html.js';
@@ -18,7 +19,7 @@ export interface DemoDeps {
   merchant: IssuedCredentials & { name: string };
   db: Kysely<Database>;
   initPayment(fields: Fields, ip: string): Promise<{ token: string }>;
-  checkPayment(fields: Fields): Promise<PaymentRecordView>;
+  checkPayment(fields: Fields): MaybePromise<PaymentRecordView>;
   formatTime(ms: number): string;
   now(): number;
 }

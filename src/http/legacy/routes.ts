@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ERROR_MESSAGES, RateLimitedError, WmxError } from '../../domain/errors.js';
 import type { Merchant } from '../../domain/merchant.js';
 import type { PaymentRecordView } from '../../domain/payment.js';
+import { andThen, type MaybePromise } from '../../domain/maybe-promise.js';
 import type { Fields } from '../../app/init-payment.js';
 import type { AbuseLimits } from '../../app/rate-limit.js';
 import type { ReferenceCache } from '../../app/reference-cache.js';
@@ -15,7 +16,7 @@ export interface LegacyRouteDeps {
   publicUrl: string;
   reference: ReferenceCache;
   initPayment(fields: Fields, requestIp: string, afterAuth?: (m: Merchant) => void): Promise<{ token: string }>;
-  checkPayment(fields: Fields, afterAuth?: (m: Merchant) => void): Promise<PaymentRecordView>;
+  checkPayment(fields: Fields, afterAuth?: (m: Merchant) => void): MaybePromise<PaymentRecordView>;
   formatTime(epochMs: number): string;
   limits: Pick<AbuseLimits, 'init' | 'check' | 'authAllowed' | 'authFailed'>;
 }
@@ -75,17 +76,7 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
   });
 
   const rendered = new WeakMap<PaymentRecordView, string>();
-  app.post('/check-payment', LEGACY_SCHEMAS.checkPayment, async (req, reply) => {
-    const decoded = decodeLegacyBody(req.headers['content-type'], req.body as Buffer | undefined);
-    const fields = decoded instanceof Promise ? await decoded : decoded;
-    deps.limits.authAllowed(req.ip);
-    let view: PaymentRecordView;
-    try {
-      view = await deps.checkPayment(fields, deps.limits.check);
-    } catch (e) {
-      noteFailure(req.ip, e);
-      throw e;
-    }
+  const render = (reply: FastifyReply, view: PaymentRecordView): string => {
     reply.type(JSON_TYPE);
     // The store hands out the same view object while the record is unchanged (see recordView).
     let body = rendered.get(view);
@@ -94,7 +85,32 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
       rendered.set(view, body);
     }
     return body;
-  });
+  };
+  const check = (req: FastifyRequest, reply: FastifyReply, fields: Fields): MaybePromise<string> => {
+    deps.limits.authAllowed(req.ip);
+    let view: MaybePromise<PaymentRecordView>;
+    try {
+      view = deps.checkPayment(fields, deps.limits.check);
+    } catch (e) {
+      noteFailure(req.ip, e);
+      throw e;
+    }
+    if (!(view instanceof Promise)) return render(reply, view);
+    return view.then(
+      (v) => render(reply, v),
+      (e: unknown) => {
+        noteFailure(req.ip, e);
+        throw e;
+      },
+    );
+  };
+  // Not async: with everything cached on SQLite the answer is made without a promise (a value
+  // returned from a plain handler is sent as is; a throw goes to the error handler).
+  app.post('/check-payment', LEGACY_SCHEMAS.checkPayment, (req, reply) =>
+    andThen(decodeLegacyBody(req.headers['content-type'], req.body as Buffer | undefined), (fields) =>
+      check(req, reply, fields),
+    ),
+  );
 
   app.get('/get-emi-bank-list', LEGACY_SCHEMAS.emiBanks, async (_req, reply) => {
     const emiBankList: Record<string, string> = {};
