@@ -66,7 +66,12 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   }
 
   /** Synchronous when this client's credentials were verified lately (the cache hit). */
-  function verify(m: Merchant | undefined, wmxId: string, appKey: string, authorization: string): MaybePromise<Merchant> {
+  function verify(
+    m: Merchant | undefined,
+    wmxId: string,
+    appKey: string,
+    authorization: string,
+  ): MaybePromise<Merchant> {
     // Keyed by what was presented, before any parsing: a repeat caller costs one hash and a lookup.
     const cacheKey = keyedCacheKey(deps.serverSecret, `${wmxId}\0${appKey}\0${authorization}`);
     const hit = verified.get(cacheKey);
