@@ -178,6 +178,23 @@ for (const dialect of dialects()) {
       assert.notEqual(other2.ref_id, a.ref_id);
     });
 
+    it('a burst of simultaneous checks (read together): each answer is its own token’s record, or 2009', async () => {
+      const amounts = ['1.01', '2.02', '3.03', '4.04', '5.05', '6.06'];
+      const tokens = await Promise.all(amounts.map((amount) => init(c, { amount })));
+      const theirs = await init(other, { callback_url: 'https://other.test/cb' });
+      const unknown = crypto.randomBytes(20).toString('hex');
+      // Twice over, first and second reads mixed, plus one unknown and one other merchant's token.
+      const asked = [...tokens, unknown, ...tokens.slice().reverse(), theirs];
+      const answers = await Promise.all(asked.map((token) => checkRaw({ ...credFields(c), token })));
+      answers.forEach((res, i) => {
+        const token = asked[i]!;
+        if (token === unknown || token === theirs) return assertError(res, '2009', 'token');
+        const rec = assertRecord(res);
+        assert.equal(rec.token, token);
+        assert.equal(rec.merchant_req_amount, amounts[tokens.indexOf(token)]);
+      });
+    });
+
     it('request_ip ignores X-Forwarded-For when no proxy is trusted', async () => {
       const token = await init(c, {}, { 'x-forwarded-for': '203.0.113.7' });
       assert.equal((await check(c, token)).request_ip, '127.0.0.1');
