@@ -1,8 +1,8 @@
 /**
- * A value now, or a promise of it later. The hottest request paths (check-payment, init) stay
- * synchronous while everything they need is in memory or on SQLite, and only turn asynchronous at
+ * A value now, or a promise of it later. The hottest request path (check-payment) stays
+ * synchronous while everything it needs is in memory or on SQLite, and only turns asynchronous at
  * a step that has to wait (a cache miss, a password hash, PostgreSQL): each promise and `await` on
- * the way showed in their profiles.
+ * the way showed in its profile.
  */
 export type MaybePromise<T> = T | Promise<T>;
 
