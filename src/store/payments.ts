@@ -1,6 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
 import DataLoader from 'dataloader';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Expression, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import { paymentTransfer } from '../domain/ledger.js';
 import type { Payment, PaymentMethod, PaymentRecordView, PaymentStatus } from '../domain/payment.js';
 import { andThen, type MaybePromise } from '../domain/maybe-promise.js';
@@ -238,6 +238,9 @@ function readSnapshotPerTurn(reader: SqliteDatabase.Database): <T>(read: () => T
 function createViewReader(db: Db): (token: string) => MaybePromise<PaymentRecordView | undefined> {
   const kept = new TtlCache<string, { view: PaymentRecordView; refunded: string }>(10_000, 10 * 60_000);
   const STAMP_COLUMNS = ['status', 'refunded_minor', 'token'] as const;
+  type Column = keyof PaymentsTable & string;
+  const selectSql = (columns: readonly Column[], where: Expression<SqlBool>) =>
+    db.kysely.selectFrom('payments').select(columns).where(where).compile().sql;
 
   type Query = (token: string) => MaybePromise<unknown[] | undefined>;
   let readView: Query;
@@ -247,9 +250,9 @@ function createViewReader(db: Db): (token: string) => MaybePromise<PaymentRecord
     // The reads of one event-loop turn go to PostgreSQL as one query (token = any($1)): the driver's
     // cost per query was most of a check-payment's. Each answer still reflects every commit made
     // before its request arrived, as the query starts after they all did.
-    const anyToken = sql<boolean>`token = any(${[] as string[]}::text[])`;
-    const batched = (name: string, columns: readonly (keyof PaymentsTable & string)[]): Query => {
-      const text = db.kysely.selectFrom('payments').select(columns).where(anyToken).compile().sql;
+    const anyToken = sql<SqlBool>`token = any(${[] as string[]}::text[])`;
+    const batched = (name: string, columns: readonly Column[]): Query => {
+      const text = selectSql(columns, anyToken);
       const tokenAt = columns.indexOf('token');
       const loader = new DataLoader<string, unknown[] | undefined>(
         async (tokens) => {
@@ -271,14 +274,9 @@ function createViewReader(db: Db): (token: string) => MaybePromise<PaymentRecord
       return (token: string) =>
         snapshot(() => (stmt ??= reader.prepare<[string], unknown[]>(text).raw(true)).get(token));
     };
-    const selectByToken = (columns: readonly string[]) =>
-      db.kysely
-        .selectFrom('payments')
-        .select(columns as (keyof PaymentsTable & string)[])
-        .where('token', '=', '')
-        .compile().sql;
-    readView = prepared(selectByToken(VIEW_COLUMNS));
-    readStamp = prepared(selectByToken(STAMP_COLUMNS));
+    const oneToken = sql<SqlBool>`token = ${''}`;
+    readView = prepared(selectSql(VIEW_COLUMNS, oneToken));
+    readStamp = prepared(selectSql(STAMP_COLUMNS, oneToken));
   }
 
   const remember = (token: string, row: unknown[] | undefined): PaymentRecordView | undefined => {
