@@ -202,22 +202,46 @@ function toRecordView(v: unknown[]): PaymentRecordView {
  * a lone statement otherwise takes and releases SQLite's file locks (three system calls, most of
  * such a read's cost). All reads of a turn see the data committed when the turn's first read ran;
  * a request answered from it arrived before anything committed later in the turn was answered.
+ *
+ * `version()` is the open snapshot's `PRAGMA data_version`: SQLite changes it on this connection
+ * whenever any other connection (this process's writer, the CLI, another process) has committed a
+ * change since the connection's previous read transaction, and never otherwise. Two snapshots with
+ * the same version therefore hold the same data.
  */
-function readSnapshotPerTurn(reader: SqliteDatabase.Database): <T>(read: () => T) => T {
+interface TurnSnapshot {
+  read<T>(read: () => T): T;
+  /** The data version of the current turn's snapshot (opening it if needed). */
+  version(): number;
+}
+
+function readSnapshotPerTurn(reader: SqliteDatabase.Database): TurnSnapshot {
   const begin = reader.prepare('BEGIN');
   const end = reader.prepare('COMMIT');
+  // Run right after BEGIN, the pragma starts the read transaction itself: its value and the data
+  // every read of the turn sees belong to the same snapshot.
+  const dataVersion = reader.prepare<[], number>('PRAGMA data_version').pluck();
   let open = false;
+  let version = 0;
   const close = () => {
     open = false;
     if (reader.inTransaction) end.run();
   };
-  return (read) => {
-    if (!open) {
-      begin.run();
-      open = true;
-      setImmediate(close);
-    }
-    return read();
+  const ensureOpen = () => {
+    if (open) return;
+    begin.run();
+    version = dataVersion.get() as number;
+    open = true;
+    setImmediate(close);
+  };
+  return {
+    read(read) {
+      ensureOpen();
+      return read();
+    },
+    version() {
+      ensureOpen();
+      return version;
+    },
   };
 }
 
@@ -232,11 +256,15 @@ function readSnapshotPerTurn(reader: SqliteDatabase.Database): <T>(read: () => T
  * outcome together) or when a refund changes `refunded_minor` — nothing else updates them (see the
  * updates in this file and in refunds.ts). So a kept record is served only after a read of its
  * (status, refunded_minor) finds both unchanged, whichever process or instance made the change.
+ * On SQLite that read is skipped when the turn's snapshot has the data version the record was last
+ * confirmed at: then nothing at all has been committed since (see readSnapshotPerTurn).
  * The same view object is handed out again, so callers may cache what they derive from it (the
  * legacy route keeps the serialized answer).
  */
 function createViewReader(db: Db): (token: string) => MaybePromise<PaymentRecordView | undefined> {
-  const kept = new TtlCache<string, { view: PaymentRecordView; refunded: string }>(10_000, 10 * 60_000);
+  /** `confirmedAt`: the SQLite data version at which the record was last read or confirmed. */
+  type Kept = { view: PaymentRecordView; refunded: string; confirmedAt: number | undefined };
+  const kept = new TtlCache<string, Kept>(10_000, 10 * 60_000);
   const STAMP_COLUMNS = ['status', 'refunded_minor', 'token'] as const;
   type Column = keyof PaymentsTable & string;
   const selectSql = (columns: readonly Column[], where: Expression<SqlBool>) =>
@@ -245,6 +273,8 @@ function createViewReader(db: Db): (token: string) => MaybePromise<PaymentRecord
   type Query = (token: string) => MaybePromise<unknown[] | undefined>;
   let readView: Query;
   let readStamp: Query;
+  /** The data version the reads of this moment see; undefined where there is none (PostgreSQL). */
+  let dataVersion: () => number | undefined = () => undefined;
   const pool = db.pgPool;
   if (pool) {
     // The reads of one event-loop turn go to PostgreSQL as one query (token = any($1)): the driver's
@@ -268,36 +298,41 @@ function createViewReader(db: Db): (token: string) => MaybePromise<PaymentRecord
     readStamp = batched('wmx_payment_stamps', STAMP_COLUMNS);
   } else {
     const reader = db.sqliteReader ?? db.sqlite!; // a Db is either SQLite or PostgreSQL
-    const snapshot = db.sqliteReader ? readSnapshotPerTurn(db.sqliteReader) : <T>(read: () => T) => read();
+    const turn = db.sqliteReader ? readSnapshotPerTurn(db.sqliteReader) : undefined;
+    if (turn) dataVersion = () => turn.version();
     const prepared = (text: string) => {
       let stmt: SqliteDatabase.Statement<[string], unknown[]> | undefined;
-      return (token: string) =>
-        snapshot(() => (stmt ??= reader.prepare<[string], unknown[]>(text).raw(true)).get(token));
+      const get = (token: string) => (stmt ??= reader.prepare<[string], unknown[]>(text).raw(true)).get(token);
+      return turn ? (token: string) => turn.read(() => get(token)) : get;
     };
     const oneToken = sql<SqlBool>`token = ${''}`;
     readView = prepared(selectSql(VIEW_COLUMNS, oneToken));
     readStamp = prepared(selectSql(STAMP_COLUMNS, oneToken));
   }
 
-  const remember = (token: string, row: unknown[] | undefined): PaymentRecordView | undefined => {
+  const remember = (token: string, row: unknown[] | undefined, confirmedAt: number | undefined) => {
     if (!row) return undefined;
     const fresh = toRecordView(row);
-    kept.set(token, { view: fresh, refunded: String(fresh.refundedMinor ?? 0n) });
+    kept.set(token, { view: fresh, refunded: String(fresh.refundedMinor ?? 0n), confirmedAt });
     return fresh;
   };
-  const readFresh = (token: string) => andThen(readView(token), (row) => remember(token, row));
+  const readFresh = (token: string, version: number | undefined) =>
+    andThen(readView(token), (row) => remember(token, row, version));
 
   // Synchronous on SQLite (no promise on the hottest read); a promise on PostgreSQL.
   return (token) => {
+    const version = dataVersion();
     const known = kept.get(token);
-    if (!known) return readFresh(token);
+    if (!known) return readFresh(token, version);
+    if (version !== undefined && known.confirmedAt === version) return known.view;
     return andThen(readStamp(token), (now) => {
       if (!now) {
         kept.delete(token);
         return undefined;
       }
-      if (now[0] === known.view.status && String(now[1] ?? 0) === known.refunded) return known.view;
-      return readFresh(token);
+      if (now[0] !== known.view.status || String(now[1] ?? 0) !== known.refunded) return readFresh(token, version);
+      known.confirmedAt = version;
+      return known.view;
     });
   };
 }

@@ -151,6 +151,28 @@ for (const dialect of dialects()) {
     });
 
     if (dialect === 'sqlite') {
+      it('check-payment shows at once what another process commits to the file, however often it was read', async () => {
+        const token = assertInitOk(await init());
+        // Read many times with nothing committed in between: the record is kept and served as is.
+        for (let i = 0; i < 5; i++) assert.equal((await check(token)).txn_status, null);
+        const other = new SqliteDatabase(path.join(t.dataDir, 'wmx.db'));
+        try {
+          other
+            .prepare(
+              "update payments set status = 'approved', txn_details = 'Approved by another process' where token = ?",
+            )
+            .run(token);
+          const approved = await check(token);
+          assert.equal(approved.txn_status, '1000');
+          assert.equal(approved.txn_details, 'Approved by another process');
+          for (let i = 0; i < 3; i++) assert.equal((await check(token)).txn_status, '1000');
+          other.prepare("update payments set refunded_minor = '125' where token = ?").run(token);
+          assert.equal((await check(token)).refunded_amount_bdt, '1.25');
+        } finally {
+          other.close();
+        }
+      });
+
       it('a transaction that reads, then writes is not failed by another process committing in between', async () => {
         const token = assertInitOk(await init());
         // Another process on the same file (the CLI, say); it does not wait for locks.
