@@ -10,6 +10,7 @@ import {
   expiryInPast,
   luhnValid,
   maskCard,
+  maskBankLogin,
   maskWallet,
   normaliseWalletNumber,
   type CardBrand,
@@ -335,7 +336,11 @@ export function createSandboxBank(opts: SandboxBankOptions = {}): Acquirer {
   }
 
   function authorizeIbanking(b: Extract<Instrument, { kind: 'internet_banking' }>): AuthorizeResult {
-    const info: InstrumentInfo = { ...ibankingCodes(SANDBOX_BANK_NAME), masked: null, isForeign: false };
+    const info: InstrumentInfo = {
+      ...ibankingCodes(SANDBOX_BANK_NAME),
+      masked: maskBankLogin(b.username),
+      isForeign: false,
+    };
     if (b.username.trim() === SANDBOX_IBANKING_USER && b.password === SANDBOX_IBANKING_PASSWORD) {
       return approved(info);
     }

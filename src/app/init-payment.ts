@@ -56,7 +56,8 @@ function text(f: Fields, name: string, max: number, required: boolean): string |
 
 /** Best-effort decoding of `options` (base64 of `s=<site>,i=<ip>`); never rejects. */
 export function decodeOptions(raw: string): string {
-  const b64 = raw.trim().replace(/ /g, '+');
+  // Spaces first: a trailing '+' sent unescaped arrives as a trailing space, which trim() would drop.
+  const b64 = raw.replace(/ /g, '+').trim();
   if (b64 === '' || !/^[A-Za-z0-9+/=_-]+$/.test(b64)) return '';
   const decoded = Buffer.from(b64, 'base64').toString('utf8').replaceAll('\u0000', '');
   return /^[\x20-\x7e\u00a0-\uffff]*$/.test(decoded) ? decoded : '';

@@ -2,7 +2,7 @@ import { EMI_RATES_BPS } from '../domain/emi.js';
 import type { Merchant } from '../domain/merchant.js';
 import { percentOf } from '../domain/money.js';
 import type { Payment, PaymentMethod } from '../domain/payment.js';
-import { maskCard, maskWallet } from '../domain/card.js';
+import { maskBankLogin, maskCard, maskWallet } from '../domain/card.js';
 import {
   AcquirerTimeoutError,
   BANK_TIMEOUT_REASON,
@@ -168,7 +168,8 @@ export function createPay(deps: PayDeps) {
     if (!p) return undefined;
     if (p.status !== 'pending') return { kind: 'final', payment: p };
     const merchant = await deps.merchantById(p.merchantId);
-    const acquirer = merchant && deps.acquirerFor(merchant);
+    // A suspended merchant takes no money (it could not even confirm it: check-payment answers 2002).
+    const acquirer = merchant?.status === 'active' ? deps.acquirerFor(merchant) : undefined;
     if (!merchant || !acquirer) return { kind: 'unavailable', payment: p };
     return { p, merchant, acquirer };
   }
@@ -233,6 +234,6 @@ function placeholderInfo(i: Instrument, bankName: string): InstrumentInfo {
     case 'mobile_wallet':
       return { ...walletCodes(i.provider), masked: maskWallet(i.walletNumber), isForeign: false };
     case 'internet_banking':
-      return { ...ibankingCodes(bankName), masked: null, isForeign: false };
+      return { ...ibankingCodes(bankName), masked: maskBankLogin(i.username), isForeign: false };
   }
 }

@@ -200,6 +200,15 @@ export function normaliseWalletNumber(input: string): string | undefined {
   return /^01[3-9]\d{8}$/.test(n) ? n : undefined;
 }
 
+/**
+ * An internet-banking login as card_details shows it once paid: the first two characters and a
+ * fixed run of stars, so neither the rest nor the length is told ("sandbox" → "sa******").
+ */
+export function maskBankLogin(login: string): string {
+  const chars = [...login.trim()];
+  return chars.slice(0, chars.length > 4 ? 2 : 0).join('') + '******';
+}
+
 /** 01700000001 → 017****0001. */
 export function maskWallet(number: string): string {
   if (number.length <= 7) return '*'.repeat(Math.max(0, number.length - 4)) + number.slice(-4);

@@ -49,16 +49,16 @@ export const DEFAULT_FEES_BPS: Readonly<Record<PaymentMethod, number>> = {
 };
 
 /**
- * A callback host is allowed when it equals a registered domain or is a subdomain of one
- * (ports ignored). Sandbox merchants may use any host.
+ * A callback (or webhook) host is allowed when it is one of the merchant's registered domains
+ * (PROTOCOL.md section 4), compared without case, a trailing dot or the port. A subdomain is not
+ * the domain: a shop on both `shop.example` and `www.shop.example` registers both, and a forgotten
+ * subdomain's DNS record (taken over by someone else) never receives a customer's result.
+ * Sandbox merchants may use any host.
  */
 export function callbackHostAllowed(merchant: Pick<Merchant, 'sandbox' | 'domains'>, host: string): boolean {
   if (merchant.sandbox) return true;
   const h = host.toLowerCase().replace(/\.$/, '');
-  return merchant.domains.some((d) => {
-    const dom = d.toLowerCase().replace(/\.$/, '');
-    return h === dom || h.endsWith('.' + dom);
-  });
+  return merchant.domains.some((d) => d.toLowerCase().replace(/\.$/, '') === h);
 }
 
 /** Normalises an operator-typed domain ("https://Shop.example.com/x" → "shop.example.com"). */

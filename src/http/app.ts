@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Gateway } from '../compose.js';
 import type { IssuedCredentials } from '../app/merchant-admin.js';
 import { legacyRoutes } from './legacy/routes.js';
-import { frameworkErrors, rootErrorHandler } from './client-errors.js';
+import { frameworkErrors, rootErrorHandler, rootNotFound } from './client-errors.js';
 import { checkoutRoutes } from './checkout/routes.js';
 import { demoRoutes } from './demo/routes.js';
 import { siteRoutes } from './site/pages.js';
@@ -55,12 +55,50 @@ export const LOG_REDACT_PATHS = [
   ...SECRET_FIELDS.map((f) => `*.${f}`),
 ];
 
-/** Adds the redaction paths to whatever logger options the caller gave (main.ts, tests). */
+const SECRET_QUERY_KEY = new RegExp(SECRET_FIELDS.join('|'), 'i');
+
+/** A URL for the logs: a query string with any secret-looking parameter is left out whole. */
+function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const keys = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => pair.split('=', 1)[0] ?? '');
+  const secret = keys.some((key) => {
+    try {
+      return SECRET_QUERY_KEY.test(decodeURIComponent(key.replaceAll('+', ' ')));
+    } catch {
+      return SECRET_QUERY_KEY.test(key); // a malformed escape: judge the key as sent
+    }
+  });
+  return secret ? `${url.slice(0, q)}?[redacted]` : url;
+}
+
+/** Fastify's default request serializer, with the URL passed through redactUrl. */
+function serializeRequest(req: FastifyRequest) {
+  return {
+    method: req.method,
+    url: redactUrl(req.url),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
+/** Adds the redaction paths and the request serializer to the logger options the caller gave (main.ts, tests). */
 export function withLogRedaction(logger: boolean | object | undefined): boolean | object {
   if (logger === undefined || logger === false) return false;
-  const base = (logger === true ? {} : logger) as { redact?: string[] | { paths: string[]; censor?: string } };
+  const base = (logger === true ? {} : logger) as {
+    redact?: string[] | { paths: string[]; censor?: string };
+    serializers?: Record<string, unknown>;
+  };
   const given = Array.isArray(base.redact) ? base.redact : (base.redact?.paths ?? []);
-  return { ...base, redact: { paths: [...new Set([...given, ...LOG_REDACT_PATHS])], censor: '[redacted]' } };
+  return {
+    ...base,
+    redact: { paths: [...new Set([...given, ...LOG_REDACT_PATHS])], censor: '[redacted]' },
+    serializers: { ...base.serializers, req: serializeRequest },
+  };
 }
 
 /** Builds the Fastify app over a gateway. Listening is the caller's business (main.ts, tests). */
@@ -85,6 +123,7 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
 
   // Pages (checkout, console, demo) answer body-parsing errors with HTML; other scopes set their own.
   app.setErrorHandler(rootErrorHandler);
+  app.setNotFoundHandler(rootNotFound);
 
   // Callback style, not async: a promise per response showed in the hot endpoints' profile.
   app.addHook('onSend', (_req, reply, payload, done) => {

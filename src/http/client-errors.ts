@@ -61,3 +61,57 @@ export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: F
       .send(JSON.stringify({ statusCode: '2004', statusMsg: 'Malformed request URL' }));
   } else void page(reply, status === 414 ? 404 : status, 'This address is not valid.');
 }
+
+/** The legacy endpoints and the methods they take. */
+const LEGACY_METHODS: Readonly<Record<string, string>> = {
+  '/check-server': 'GET, POST',
+  '/init-payment-process': 'POST',
+  '/check-payment': 'POST',
+  '/get-emi-bank-list': 'GET',
+  '/abort': 'GET',
+};
+
+/**
+ * The root not-found answer. It names the method and path only: the query string is never echoed
+ * (a misconfigured client may put its credentials there). A legacy endpoint asked with the wrong
+ * method gets the protocol's error shape and the methods it takes.
+ */
+export function rootNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = (req.raw.url ?? '').split('?', 1)[0] ?? '';
+  const json = 'application/json; charset=utf-8';
+  const allowed = Object.hasOwn(LEGACY_METHODS, path) ? LEGACY_METHODS[path] : undefined;
+  if (allowed !== undefined) {
+    return reply
+      .code(405)
+      .header('allow', allowed)
+      .type(json)
+      .send(JSON.stringify({ statusCode: '2004', statusMsg: `${path} takes ${allowed.replace(', ', ' or ')}` }));
+  }
+  return reply
+    .code(404)
+    .type(json)
+    .send(JSON.stringify({ statusCode: 404, error: 'Not Found', message: `Route ${req.method}:${path} not found` }));
+}
+
+/** The most of an oversized body read (and thrown away) so its sender can read the answer. */
+export const OVERSIZED_DRAIN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Keeps the connection of a request whose body was too large open until the client has sent the
+ * rest, which is read and discarded. Fastify closes it at once (`connection: close`), and a client
+ * still writing its body then fails with EPIPE or a reset instead of reading the coded answer
+ * already sent (seen with fetch and FormData). A body declared, or growing, past
+ * OVERSIZED_DRAIN_BYTES still gets the close. Call before sending the error answer.
+ */
+export function drainOversizedBody(req: FastifyRequest, reply: FastifyReply): void {
+  const declared = Number(req.headers['content-length']);
+  if (declared > OVERSIZED_DRAIN_BYTES) return;
+  reply.removeHeader('connection');
+  const raw = req.raw;
+  let read = 0;
+  raw.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > OVERSIZED_DRAIN_BYTES) raw.socket.destroy();
+  });
+  raw.resume();
+}

@@ -370,7 +370,7 @@ describe('browser: every sandbox instrument, end to end', { skip: browserSkipRea
         await finish(token, release, {
           txn_status: '1000',
           txn_details: 'Approved',
-          card_details: null,
+          card_details: 'sa******',
           payment_card: 'IBANKING-Sandbox Bank',
           card_code: '7001',
           payment_method: '3',

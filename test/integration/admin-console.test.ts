@@ -318,7 +318,7 @@ for (const dialect of dialects()) {
 
     it('applies settings: a fee shows in a new payment, a new domain allows its callbacks', async () => {
       const url = `/admin/merchants/${shop.merchantId}`;
-      const other = await initPayment(t, shop.creds, { callback_url: 'https://pay.other-shop.test/cb' });
+      const other = await initPayment(t, shop.creds, { callback_url: 'https://other-shop.test/cb' });
       assert.equal(other.json.statusCode, '2007', other.text);
 
       const r = await admin.submit(url, `${url}/settings`, {
@@ -337,7 +337,7 @@ for (const dialect of dialects()) {
       assert.deepEqual(m?.feesBps, { card: 325, mobile_wallet: 150, internet_banking: 0 });
       assert.equal(m?.emiAllowed, false);
 
-      const init = await initPayment(t, shop.creds, { callback_url: 'https://pay.other-shop.test/cb', amount: '100' });
+      const init = await initPayment(t, shop.creds, { callback_url: 'https://other-shop.test/cb', amount: '100' });
       assert.equal(init.json.statusCode, '1000', init.text);
       const check = await checkPayment(t, shop.creds, init.json.token as string);
       assert.equal(check.json.service_ratio, '3.25');

@@ -199,6 +199,26 @@ for (const dialect of dialects()) {
       assert.equal(check.json.txn_details, 'Bank timeout');
     });
 
+    it('takes no payment for a merchant suspended after the payment began, and takes it again once reactivated', async () => {
+      const m = await t.createMerchant({ sandbox: true, name: 'Paused Books' });
+      const token = await newToken({}, m);
+      await t.gw.merchantAdmin.setStatus(m.wmx_id, 'suspended');
+      const shown = await page(`${t.url}/bank-payment-process/${token}`);
+      assert.equal(shown.status, 200);
+      assert.match(shown.text, /Payment is not available/);
+      assert.doesNotMatch(shown.text, /name="card_number"/);
+      const paid = await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD });
+      assert.match(paid.text, /Payment is not available/);
+      const row = await t.gw.payments.byToken(token);
+      assert.equal(row?.status, 'pending');
+      assert.equal(row?.attempts, 0);
+
+      await t.gw.merchantAdmin.setStatus(m.wmx_id, 'active');
+      assert.match((await page(`${t.url}/bank-payment-process/${token}`)).text, /name="card_number"/);
+      await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD });
+      assert.equal((await checkPayment(t, m, token)).json.txn_status, '1000');
+    });
+
     it('runs the one-time-password step, and three wrong codes decline', async () => {
       const ok = await newToken();
       const step = await postPage(`${t.url}/bank-payment-process/${ok}/pay`, {
@@ -254,6 +274,7 @@ for (const dialect of dialects()) {
       const bc = await checkPayment(t, c, b);
       assert.equal(bc.json.payment_method, '3');
       assert.equal(bc.json.card_code, '7001');
+      assert.equal(bc.json.card_details, 'sa******'); // a string once paid, whatever the method
     });
 
     it('applies EMI chosen on the page: surcharge on top, paid by the customer', async () => {

@@ -90,6 +90,21 @@ for (const dialect of dialects()) {
       }).then((r) => r.json() as Promise<Record<string, unknown>>);
       assert.equal(typeof broken.statusCode, 'string');
 
+      // A misconfigured client: GET with the credentials in the query string. Told the method, nothing echoed.
+      const query = new URLSearchParams({ ...credFields(creds), token }).toString();
+      const misdirected = await fetch(`${t.url}/check-payment?${query}`);
+      assert.equal(misdirected.status, 405);
+      assert.equal(misdirected.headers.get('allow'), 'POST');
+      const misText = await misdirected.text();
+      assert.deepEqual(JSON.parse(misText), { statusCode: '2004', statusMsg: '/check-payment takes POST' });
+      const unknown = await fetch(`${t.url}/no-such-page?password=${encodeURIComponent(creds.password)}&lang=bn`);
+      assert.equal(unknown.status, 404);
+      const unknownText = await unknown.text();
+      assert.match(unknownText, /Route GET:\/no-such-page not found/);
+      for (const text of [misText, unknownText]) {
+        assert.ok(!text.includes(creds.password) && !text.includes(creds.access_app_key), text);
+      }
+
       // The card payment on the hosted page.
       const paid = await new Client(t.url).post(`/bank-payment-process/${token}/pay`, {
         method: 'card',

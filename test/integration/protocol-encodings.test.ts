@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
 import { basicAuth, credFields, dialects, initFields, startGateway, type TestGateway } from '../support/harness.js';
@@ -193,6 +194,16 @@ for (const dialect of dialects()) {
       assertError(await rawRequest(initUrl, '["a","b"]', { headers: { 'content-type': 'application/json' } }), '2004');
     });
 
+    it('a JSON value nested thousands of levels deep is a coded 2004, for both endpoints and without a Content-Type', async () => {
+      const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+      for (const url of [initUrl, checkUrl]) {
+        const body = JSON.stringify({ ...credFields(c), token }).replace('{', `{"extra":${deep},`);
+        assertError(await rawRequest(url, body, { headers: { 'content-type': 'application/json' } }), '2004');
+        assertError(await rawRequest(url, body), '2004');
+      }
+      assertRecord(await postUrlencoded(checkUrl, { ...credFields(c), token })); // and it serves on
+    });
+
     it('an empty body is a missing field (2003 wmx_id), for both endpoints', async () => {
       assertError(await rawRequest(initUrl, undefined), '2003', 'wmx_id');
       assertError(
@@ -235,6 +246,26 @@ for (const dialect of dialects()) {
         .executeTakeFirstOrThrow();
       assert.equal(row.options_decoded, 's=shop.test>,i=10.0.0.1');
       assert.equal(row.cart_info, `${m.wmx_id},shop.test,Plus Web`);
+      // A '+' at the very end (unpadded base64) arrives as a trailing space: it is still a '+'.
+      const trailing = Buffer.from('s=shop.test,i=10.20.3.4>').toString('base64');
+      assert.ok(trailing.endsWith('+'));
+      const tok2 = assertInitOk(
+        await rawRequest(
+          initUrl,
+          body
+            .replace(`merchant_ref_id=${merchantRef}`, `merchant_ref_id=${ref()}`)
+            .replace(`options=${options}`, `options=${trailing}`),
+          {
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          },
+        ),
+      );
+      const row2 = await t.gw.db.kysely
+        .selectFrom('payments')
+        .select('options_decoded')
+        .where('token', '=', tok2)
+        .executeTakeFirstOrThrow();
+      assert.equal(row2.options_decoded, 's=shop.test,i=10.20.3.4>');
 
       const checkBody = `wmx_id=${m.wmx_id}&access_app_key=${m.access_app_key}&authorization=Basic ${b64}&token=${tok}&amount=10`;
       const rec = assertRecord(
@@ -391,6 +422,42 @@ for (const dialect of dialects()) {
         assertError(await send(checkUrl, { ...credFields(c), token }), '2004');
       });
     }
+
+    it('a client still sending an oversize body after the 2004 is sent can finish, read it and go on', async () => {
+      // Deterministic form of what fetch + FormData hit at random: the answer comes while the
+      // client is still writing. Closing then made its next writes fail (EPIPE, reset) instead.
+      const { port } = new URL(checkUrl);
+      const socket = net.connect(Number(port), '127.0.0.1');
+      const errors: string[] = [];
+      socket.on('error', (e) => errors.push(e.message));
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      const body = Buffer.from('pad=' + 'x'.repeat(300_000));
+      socket.write(
+        `POST /check-payment HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+          `Content-Length: ${body.length}\r\n\r\n`,
+      );
+      socket.write(body.subarray(0, 100_000));
+      const until = async (what: () => boolean) => {
+        for (let i = 0; i < 500 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(what(), `timed out; received: ${received.slice(0, 300)}`);
+      };
+      await until(() => received.includes('"statusCode":"2004"'));
+      assert.doesNotMatch(received, /connection: close/i);
+      // The rest of the body, then a second request on the same connection.
+      await new Promise<void>((resolve, reject) =>
+        socket.write(body.subarray(100_000), (e) => (e ? reject(e) : resolve())),
+      );
+      received = '';
+      const check = new URLSearchParams({ ...credFields(c), token }).toString();
+      socket.write(
+        `POST /check-payment HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+          `Content-Length: ${check.length}\r\n\r\n${check}`,
+      );
+      await until(() => received.includes(`"token":"${token}"`));
+      socket.destroy();
+      assert.deepEqual(errors, []);
+    });
 
     it('the gateway still serves normally after oversize bodies', async () => {
       assert.equal(assertRecord(await check(token)).token, token);

@@ -8,6 +8,7 @@ import {
   expiryInPast,
   luhnValid,
   maskCard,
+  maskBankLogin,
   maskWallet,
   normaliseCardNumber,
   normaliseWalletNumber,
@@ -340,5 +341,12 @@ describe('mobile wallet numbers', () => {
   it('masks all but the operator prefix and the last 4', () => {
     assert.equal(maskWallet('01700000001'), '017****0001');
     assert.equal(maskWallet('01911234567'), '019****4567');
+  });
+
+  it('masks an internet-banking login to its first two characters, hiding its length', () => {
+    assert.equal(maskBankLogin('sandbox'), 'sa******');
+    assert.equal(maskBankLogin(' rahim.uddin.1982 '), 'ra******');
+    assert.equal(maskBankLogin('abcd'), '******'); // too short to show any of it
+    assert.equal(maskBankLogin('রহিমউদ্দিন'), 'রহ******');
   });
 });

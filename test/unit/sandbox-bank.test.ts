@@ -275,25 +275,25 @@ describe('sandbox bank: internet banking', () => {
     username,
     password,
   });
-  const info = { label: 'IBANKING-Sandbox Bank', cardCode: '7001', masked: null, isForeign: false };
+  const info = (masked: string) => ({ label: 'IBANKING-Sandbox Bank', cardCode: '7001', masked, isForeign: false });
 
   it('sandbox / sandbox → approved', async () => {
     const r = await authorize(ib('sandbox', 'sandbox'));
     approvedCode(r);
-    assert.deepEqual(r.info, info);
+    assert.deepEqual(r.info, info('sa******'));
   });
 
   it('anything else → retry on the password', async () => {
-    for (const [u, p] of [
-      ['sandbox', 'wrong'],
-      ['someone', 'sandbox'],
-      ['', ''],
+    for (const [u, p, masked] of [
+      ['sandbox', 'wrong', 'sa******'],
+      ['someone', 'sandbox', 'so******'],
+      ['', '', '******'],
     ] as const) {
       const r = await authorize(ib(u, p));
       assert.ok(r.outcome === 'retry');
       assert.equal(r.field, 'password');
       assert.equal(r.message, 'Wrong username or password');
-      assert.deepEqual(r.info, info);
+      assert.deepEqual(r.info, info(masked));
     }
   });
 });

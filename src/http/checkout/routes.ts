@@ -120,6 +120,10 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
         RESULT_CSP,
       );
     }
+    if (merchant.status !== 'active') {
+      // Suspended since the payment began: no form to fill in, as paying would be refused.
+      return send(reply, 200, messagePage(ctx, t('unavailable'), t('unavailableText')));
+    }
     if (p.processingUntil !== null && p.processingUntil > deps.now()) {
       // Refresh to the payment page itself (in the customer's language): this page may be the answer
       // to a POST, whose URL (…/pay, …/verify) a GET would read as the extra path segment.

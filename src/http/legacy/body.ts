@@ -73,9 +73,18 @@ function decodeJson(text: string): FieldMap | undefined {
   for (const [k, v] of Object.entries(parsed)) {
     if (v === null || v === undefined) continue; // null means "not sent"
     // Numbers become their text ("amount": 10.5 → "10.5"); objects keep their JSON text.
-    c.put(k, typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v));
+    c.put(k, typeof v === 'string' ? v : typeof v === 'number' ? String(v) : jsonText(v));
   }
   return c.out;
+}
+
+/** JSON.parse takes any depth, JSON.stringify overflows the stack on thousands of levels. */
+function jsonText(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return malformed('a value is nested too deeply');
+  }
 }
 
 function decodeMultipart(contentType: string, raw: Buffer): Promise<FieldMap> {

@@ -140,7 +140,7 @@ ${merchantActions(m, csrf, `/admin/merchants/${m.id}`)}
 <div class="field${errors.domains ? ' has-error' : ''}">
 <label for="f-domains">Registered domains</label>
 <textarea id="f-domains" name="domains" rows="3" aria-describedby="f-domains-hint${errors.domains ? ' f-domains-error' : ''}"${errors.domains ? html` aria-invalid="true"` : ''}>${form.domains}</textarea>
-<small id="f-domains-hint" class="hint">One per line. callback_url must be on one of these hosts or their subdomains.</small>
+<small id="f-domains-hint" class="hint">One per line. callback_url and webhook URLs must be on one of these hosts exactly: list www.shop.example too if the shop uses it.</small>
 ${errors.domains ? html`<p id="f-domains-error" class="error">${errors.domains}</p>` : ''}
 </div>
 ${f('min_amount', 'Minimum amount (BDT)')}
