@@ -194,6 +194,18 @@ for (const dialect of dialects()) {
       assertError(await rawRequest(initUrl, '["a","b"]', { headers: { 'content-type': 'application/json' } }), '2004');
     });
 
+    it('a mislabelled body is read as what it is: a form sent as JSON, a JSON object sent as a form', async () => {
+      const form = new URLSearchParams({ ...credFields(c), token }).toString();
+      const asJson = await rawRequest(checkUrl, form, { headers: { 'content-type': 'application/json' } });
+      assert.equal(assertRecord(asJson).token, token);
+      const order = initFields(c, { merchant_ref_id: ref() });
+      const asForm = await rawRequest(initUrl, JSON.stringify(order), {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      const made = assertInitOk(asForm);
+      assert.equal(assertRecord(await check(made)).merchant_ref_id, order.merchant_ref_id);
+    });
+
     it('a JSON value nested thousands of levels deep is a coded 2004, for both endpoints and without a Content-Type', async () => {
       const deep = '['.repeat(20_000) + ']'.repeat(20_000);
       for (const url of [initUrl, checkUrl]) {

@@ -16,7 +16,9 @@ const emptyFields = (): FieldMap => new NoPrototype();
 
 /**
  * Decodes the body of a legacy POST whatever its encoding (PROTOCOL.md section 2): urlencoded,
- * multipart, JSON, or a missing/odd Content-Type (JSON is tried first, then urlencoded).
+ * multipart, JSON, or a missing/odd Content-Type (JSON is tried first, then urlencoded). A body
+ * labelled JSON that is plainly a form, or labelled a form that is a JSON object, is read as what
+ * it is.
  * Repeated keys keep their first value. Nothing here rejects a value: the use case validates.
  * Synchronous except for multipart (the hot endpoints take no extra microtask turn); a malformed
  * body throws.
@@ -29,8 +31,10 @@ export function decodeLegacyBody(
   const ct = (contentType ?? '').toLowerCase();
   if (ct.startsWith('multipart/form-data')) return decodeMultipart(contentType as string, raw);
   const text = raw.toString('utf8');
-  if (ct.startsWith('application/x-www-form-urlencoded')) return decodeUrlencoded(text);
-  if (ct.includes('json')) return decodeJson(text) ?? malformed('the body is not a JSON object');
+  // Mislabelled bodies occur too (a form sent as JSON, JSON sent as a form): what the body plainly
+  // is wins over the label. Only a body that starts like JSON is held to JSON.
+  if (ct.includes('json') && /^\s*[[{]/.test(text))
+    return decodeJson(text) ?? malformed('the body is not a JSON object');
   return decodeJson(text) ?? decodeUrlencoded(text);
 }
 
