@@ -181,6 +181,22 @@ for (const dialect of dialects()) {
       assert.equal(rec.merchant_amount_bdt, '10.50');
     });
 
+    it('JSON integers beyond 2^53 keep every digit, at the top level and inside objects', async () => {
+      // Hand-built: no JavaScript number holds these exactly (a PHP or Java client sends them as is).
+      const fields = { ...initFields(c) } as Record<string, string>;
+      delete fields.merchant_order_id;
+      delete fields.amount;
+      delete fields.extra_json;
+      const body =
+        JSON.stringify(fields).slice(0, -1) +
+        ',"merchant_order_id":12345678901234567890,"amount":10.5,"extra_json":{"crm_id":98765432109876543210,"n":1.0}}';
+      const tok = assertInitOk(await rawRequest(initUrl, body, { headers: { 'content-type': 'application/json' } }));
+      const rec = assertRecord(await check(tok));
+      assert.equal(rec.merchant_order_id, '12345678901234567890');
+      assert.equal(rec.merchant_req_amount, '10.50');
+      assert.equal(rec.extra_json, '{"crm_id":98765432109876543210,"n":1.0}');
+    });
+
     it('a JSON null means "not sent" (merchant_ref_id null → generated)', async () => {
       const tok = assertInitOk(await postJson(initUrl, { ...initFields(c), merchant_ref_id: null }));
       assert.match(assertRecord(await check(tok)).merchant_ref_id as string, /^[0-9a-f]{13}$/);

@@ -1,4 +1,5 @@
 import busboy from 'busboy';
+import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import { WmxError } from '../../domain/errors.js';
 
 export type FieldMap = Record<string, string>;
@@ -66,9 +67,10 @@ export function decodeUrlencoded(text: string): FieldMap {
 function decodeJson(text: string): FieldMap | undefined {
   const t = text.trimStart();
   if (!t.startsWith('{')) return undefined;
+  const exact = LONG_DIGITS.test(t);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(t);
+    parsed = exact ? parseKeepingNumbers(t) : JSON.parse(t);
   } catch {
     return undefined;
   }
@@ -77,15 +79,39 @@ function decodeJson(text: string): FieldMap | undefined {
   for (const [k, v] of Object.entries(parsed)) {
     if (v === null || v === undefined) continue; // null means "not sent"
     // Numbers become their text ("amount": 10.5 → "10.5"); objects keep their JSON text.
-    c.put(k, typeof v === 'string' ? v : typeof v === 'number' ? String(v) : jsonText(v));
+    if (typeof v === 'string') c.put(k, v);
+    else if (typeof v === 'number') c.put(k, String(v));
+    else if (isLosslessNumber(v)) c.put(k, numberText(v.value));
+    else c.put(k, jsonText(v, exact));
   }
   return c.out;
 }
 
-/** JSON.parse takes any depth, JSON.stringify overflows the stack on thousands of levels. */
-function jsonText(v: unknown): string {
+/**
+ * JSON.parse turns an integer beyond 2^53 into a nearby double (an order id 12345678901234567890
+ * would come back as …67000). A body with such a run of digits is parsed keeping every number's
+ * text (lossless-json); one it refuses (duplicate keys) is parsed as JSON.parse would.
+ */
+const LONG_DIGITS = /\d{16}/;
+
+function parseKeepingNumbers(t: string): unknown {
   try {
-    return JSON.stringify(v);
+    return parseLossless(t);
+  } catch (e) {
+    if (e instanceof RangeError) throw e; // nested too deeply: not a body we take
+    return JSON.parse(t);
+  }
+}
+
+/** A top-level number's text: exact for a large integer, else as JSON.parse would give it. */
+function numberText(raw: string): string {
+  return /^-?\d+$/.test(raw) && !Number.isSafeInteger(Number(raw)) ? raw : String(Number(raw));
+}
+
+/** JSON.parse takes any depth, JSON.stringify overflows the stack on thousands of levels. */
+function jsonText(v: unknown, exact: boolean): string {
+  try {
+    return (exact ? stringifyLossless(v) : JSON.stringify(v)) ?? '';
   } catch {
     return malformed('a value is nested too deeply');
   }
