@@ -68,7 +68,7 @@ ${f('business_name', 'Business name', { autocomplete: 'organization' })}
 <div class="field${errors.domains ? ' has-error' : ''}">
 <label for="f-domains">Website domains</label>
 <textarea id="f-domains" name="domains" rows="2" required aria-describedby="f-domains-hint${errors.domains ? ' f-domains-error' : ''}"${errors.domains ? html` aria-invalid="true"` : ''}>${values.domains ?? ''}</textarea>
-<small id="f-domains-hint" class="hint">One per line, e.g. shop.example.com. Payment results can only return to these.</small>
+<small id="f-domains-hint" class="hint">One per line, e.g. shop.example.com and www.shop.example.com: payment results return only to these hosts, exactly.</small>
 ${errors.domains ? html`<p id="f-domains-error" class="error">${errors.domains}</p>` : ''}
 </div>
 <div class="field${typeError ? ' has-error' : ''}">
