@@ -122,17 +122,47 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<unknown> = Promise.resolve();
+  /** Deliveries started by the loop and not yet recorded. */
+  const inFlight = new Set<Promise<void>>();
+  /** The loop is idle only for want of room: the next delivery to finish wakes it. */
+  let waitingForRoom = false;
+  const wake = () => {
+    if (!running || !waitingForRoom) return;
+    waitingForRoom = false;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(loop, 0);
+  };
 
+  /**
+   * The loop never waits for the deliveries it starts: a receiver that takes its whole timeout
+   * must not hold back other merchants' events (nor due retries). Each pass claims as many as
+   * there is room for next to those still in flight.
+   */
   const loop = () => {
     if (!running) return;
-    current = runOnce()
+    const room = batchSize - inFlight.size;
+    current = (room > 0 ? deps.repo.claim(deps.now(), leaseMs, room) : Promise.resolve([]))
+      .then((claimed) => {
+        for (const d of claimed) {
+          const delivery: Promise<void> = send(d)
+            .catch((e: unknown) => deps.log?.('webhook delivery pass failed', { err: String(e) }))
+            .finally(() => {
+              inFlight.delete(delivery);
+              wake();
+            });
+          inFlight.add(delivery);
+        }
+        return claimed.length >= room; // no room, or a full claim: more may be due
+      })
       .catch((e: unknown) => {
         deps.log?.('webhook worker pass failed', { err: String(e) });
-        return 0;
+        return false;
       })
-      .then((n) => {
-        // A full batch means more may be due: go again at once.
-        if (running) timer = setTimeout(loop, n >= batchSize ? 0 : pollMs);
+      .then((full) => {
+        if (!running) return;
+        // With room left after a full claim, go again at once; with none, when a delivery ends.
+        if (full && inFlight.size >= batchSize) waitingForRoom = true;
+        timer = setTimeout(loop, full ? (waitingForRoom ? pollMs : 0) : pollMs);
       });
   };
 
@@ -143,11 +173,12 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
       running = true;
       loop();
     },
-    /** Stops polling and waits for the pass in flight to record its attempts. */
+    /** Stops polling and waits for the deliveries in flight to record their attempts. */
     async stop(): Promise<void> {
       running = false;
       if (timer) clearTimeout(timer);
       await current;
+      await Promise.allSettled([...inFlight]);
     },
   };
 }

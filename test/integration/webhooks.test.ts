@@ -303,6 +303,27 @@ for (const dialect of dialects()) {
       assert.equal(bad.status, 422);
     });
 
+    it('a receiver slow to answer does not hold back another merchant’s events (the running worker)', async () => {
+      const slow = await merchantWithSink(() => 200, 3000);
+      const fast = await merchantWithSink();
+      await approvedPayment(t, slow.c);
+      t.gw.webhooks.worker.start();
+      try {
+        for (let i = 0; i < 400 && slow.sink.requests === 0; i++) await sleep(10);
+        assert.equal(slow.sink.requests, 1, 'the slow receiver got its event');
+        await approvedPayment(t, fast.c);
+        for (let i = 0; i < 400 && fast.sink.received.length === 0; i++) await sleep(10);
+        assert.equal(fast.sink.received.length, 1, 'the other merchant’s event arrived');
+        // …while the slow receiver still had not answered: its attempt is not recorded yet.
+        const [d] = await deliveriesOf(slow.sink.received[0]!.json.id);
+        assert.equal((await t.gw.webhooks.repo.attemptsOf(d!.id)).length, 0);
+      } finally {
+        await t.gw.webhooks.worker.stop();
+      }
+      const [d] = await deliveriesOf(slow.sink.received[0]!.json.id);
+      assert.equal(d?.status, 'delivered'); // stop() waited for it
+    });
+
     it('never sends one delivery twice at once from concurrent workers', async () => {
       const { sink, c } = await merchantWithSink(() => 200, 150);
       for (let i = 0; i < 8; i++) await approvedPayment(t, c);
