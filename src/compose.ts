@@ -33,6 +33,7 @@ import { createRefundRepo } from './store/refunds.js';
 import { createSettlementRepo } from './store/settlements.js';
 import { createWebhookRepo } from './store/webhooks.js';
 import { createWebhooks } from './app/webhooks.js';
+import { createExpirySweeper } from './app/expire.js';
 import { createWebhookOutbox } from './delivery/webhook-events.js';
 import { createWebhookWorker } from './delivery/webhook-worker.js';
 
@@ -119,6 +120,8 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   });
   // main.ts starts the worker after listen; tests drive it with runOnce().
   const webhooks = { ...createWebhooks({ repo: webhookRepo, now }), repo: webhookRepo, worker: webhookWorker };
+  // main.ts starts it after listen; tests drive it with runOnce().
+  const expirySweeper = createExpirySweeper({ payments, now });
 
   return {
     config,
@@ -157,7 +160,9 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     ledgerVerify,
     signingSecretOf,
     webhooks,
+    expirySweeper,
     close: async () => {
+      await expirySweeper.stop();
       await webhookWorker.stop();
       await db.close();
     },

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   // Webhooks flow only once the gateway serves: a delivery never races the startup checks above.
   gw.webhooks.worker.start();
+  gw.expirySweeper.start();
   out.push(
     `wmx-gateway (${config.mode} mode, ${gw.db.dialect}) listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${
       (app.server.address() as { port: number }).port
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
+    await gw.expirySweeper.stop();
     await gw.webhooks.worker.stop();
     await app.close();
     await gw.close();

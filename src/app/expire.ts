@@ -46,3 +46,63 @@ export async function expireIfDue(
   });
   return expired ?? (await payments.byToken(p.token)) ?? p;
 }
+
+export interface ExpirySweeperDeps {
+  payments: Pick<PaymentRepo, 'finalize' | 'byToken' | 'duePending'>;
+  now: () => number;
+  /** How often the running sweeper looks for overdue payments. */
+  intervalMs?: number;
+  /** How many one pass expires at most (it goes again at once when it found that many). */
+  batchSize?: number;
+  log?: (msg: string, detail: Record<string, unknown>) => void;
+}
+
+/**
+ * Expires pending payments past their time to live without waiting for anyone to look at them, so
+ * that `payment.expired` reaches webhook receivers and the JSON API lists them as expired within
+ * `intervalMs`. Each payment takes the same guarded step as a lookup would (expireIfDue), so a
+ * payment being paid, a second gateway process or a concurrent lookup never loses or doubles it.
+ */
+export function createExpirySweeper(deps: ExpirySweeperDeps) {
+  const intervalMs = deps.intervalMs ?? 5_000;
+  const batchSize = deps.batchSize ?? 200;
+
+  /** One pass; resolves with how many overdue payments it found. */
+  async function runOnce(): Promise<number> {
+    const t = deps.now();
+    const due = await deps.payments.duePending(t, batchSize);
+    for (const p of due) await expireIfDue(deps.payments, p, t);
+    return due.length;
+  }
+
+  let running = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<unknown> = Promise.resolve();
+  const loop = () => {
+    if (!running) return;
+    current = runOnce()
+      .catch((e: unknown) => {
+        deps.log?.('expiry sweep failed', { err: String(e) });
+        return 0;
+      })
+      .then((n) => {
+        if (running) timer = setTimeout(loop, n >= batchSize ? 0 : intervalMs);
+      });
+  };
+
+  return {
+    runOnce,
+    start(): void {
+      if (running) return;
+      running = true;
+      loop();
+    },
+    async stop(): Promise<void> {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await current;
+    },
+  };
+}
+
+export type ExpirySweeper = ReturnType<typeof createExpirySweeper>;

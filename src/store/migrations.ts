@@ -517,6 +517,20 @@ migrations['0008_hardening'] = {
   },
 };
 
+migrations['0009_expiry_sweep'] = {
+  async up(db: Kysely<unknown>) {
+    // The expiry sweeper finds pending payments past their expiry without scanning every pending
+    // one. Partial: a row leaves the index when it leaves pending; expires_at grows with time, so
+    // inserts append to the index.
+    await db.schema
+      .createIndex('payments_pending_expiry_idx')
+      .on('payments')
+      .column('expires_at')
+      .where(sql.ref('status'), '=', 'pending')
+      .execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**

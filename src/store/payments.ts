@@ -391,6 +391,18 @@ export function createPaymentRepo(db: Db, outbox?: PaymentOutbox) {
       const row = r.rows[0];
       return row && toPayment(row);
     },
+    /** Pending payments past their expiry, the longest overdue first (payments_pending_expiry_idx). */
+    async duePending(now: number, limit: number): Promise<Payment[]> {
+      const rows = await k
+        .selectFrom('payments')
+        .selectAll()
+        .where('status', '=', 'pending')
+        .where('expires_at', '<=', now)
+        .orderBy('expires_at')
+        .limit(limit)
+        .execute();
+      return rows.map(toPayment);
+    },
     async byMerchantRef(merchantId: string, merchantRefId: string): Promise<Payment | undefined> {
       const r = await k
         .selectFrom('payments')

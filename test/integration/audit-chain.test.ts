@@ -111,9 +111,10 @@ for (const dialect of dialects()) {
       // Back to the pre-0008 shape: no hash columns, migration not applied.
       await sql`alter table audit_log drop column hash`.execute(k);
       await sql`alter table audit_log drop column prev_hash`.execute(k);
-      await sql`delete from kysely_migration where name = '0008_hardening'`.execute(k);
+      await sql`drop index payments_pending_expiry_idx`.execute(k); // 0009, which comes after
+      await sql`delete from kysely_migration where name in ('0008_hardening', '0009_expiry_sweep')`.execute(k);
       const applied = await migrateToLatest(k, dialect);
-      assert.deepEqual(applied, ['0008_hardening']);
+      assert.deepEqual(applied, ['0008_hardening', '0009_expiry_sweep']);
       const backfilled = await rows();
       assert.deepEqual(
         backfilled.map((r) => [r.prev_hash, r.hash]),

@@ -378,3 +378,54 @@ for (const dialect of dialects()) {
     });
   });
 }
+
+for (const dialect of dialects()) {
+  describe(`expiry without a lookup (${dialect})`, () => {
+    let t: TestGateway;
+    before(async () => {
+      t = await startGateway(dialect, { fakeClock: true });
+    });
+    after(() => t.close());
+
+    it('the sweeper expires overdue payments nobody looks at: payment.expired is sent and the API lists them', async () => {
+      const sink = await startSink();
+      try {
+        const c = await t.createMerchant({ sandbox: true, name: 'Sleepy Shop' });
+        const m = (await t.gw.merchants.byWmxId(c.wmx_id))!;
+        assert.ok((await t.gw.webhooks.add(m, sink.url)).ok);
+        const overdue = (await initPayment(t, c)).json.token as string;
+        t.clock.advance(31 * 60_000); // past the 30-minute time to live
+        const fresh = (await initPayment(t, c)).json.token as string;
+
+        assert.equal(await t.gw.expirySweeper.runOnce(), 1);
+        // Read straight from the JSON API (which does not expire anything itself).
+        const api = async (token: string) => {
+          const r = await fetch(`${t.url}/api/v1/payments/${token}`, {
+            headers: { authorization: `Bearer ${c.api_key}` },
+          });
+          return (await r.json()) as Record<string, unknown>;
+        };
+        assert.equal((await api(overdue)).status, 'expired');
+        assert.equal((await api(fresh)).status, 'pending');
+        const listed = await fetch(`${t.url}/api/v1/payments?status=expired`, {
+          headers: { authorization: `Bearer ${c.api_key}` },
+        });
+        const page = (await listed.json()) as { data: { token: string }[] };
+        assert.deepEqual(
+          page.data.map((p) => p.token),
+          [overdue],
+        );
+
+        await t.gw.webhooks.worker.runOnce();
+        for (let i = 0; i < 200 && sink.received.length === 0; i++) await sleep(10);
+        assert.equal(sink.received.length, 1);
+        assert.equal(sink.received[0]!.json.type, 'payment.expired');
+        assert.equal(sink.received[0]!.json.data.token, overdue);
+        assert.equal(sink.received[0]!.json.data.txn_status, '1009');
+        assert.equal(await t.gw.expirySweeper.runOnce(), 0, 'nothing left to expire');
+      } finally {
+        await sink.close();
+      }
+    });
+  });
+}
