@@ -45,6 +45,8 @@ export function createWebhooks(deps: { repo: WebhookRepo; now: () => number }) {
     /** Sends the same event (same id and body) again, now, with a fresh retry budget. */
     redeliver: (merchantId: string, deliveryId: string) => repo.redeliver(merchantId, deliveryId, deps.now()),
     events: (merchantId: string) => repo.events(merchantId),
+    eventsPage: repo.eventsPage,
+    event: repo.event,
   };
 }
 

@@ -1,7 +1,13 @@
 import type { Kysely, Selectable } from 'kysely';
 import { newId } from '../domain/ids.js';
 import type { Db } from './db.js';
-import type { Database, WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.js';
+import type {
+  Database,
+  WebhookAttemptsTable,
+  WebhookDeliveriesTable,
+  WebhookEndpointsTable,
+  WebhookEventsTable,
+} from './schema.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
@@ -115,6 +121,21 @@ export async function insertEvent(trx: Kysely<Database>, ev: NewEvent): Promise<
     )
     .execute();
 }
+
+/** An event as written: `payload` is the exact JSON body sent to the merchant's endpoints. */
+export interface StoredEvent {
+  id: string;
+  type: string;
+  payload: string;
+  createdAt: number;
+}
+
+const toStoredEvent = (r: Selectable<WebhookEventsTable>): StoredEvent => ({
+  id: r.id,
+  type: r.type,
+  payload: r.payload,
+  createdAt: Number(r.created_at),
+});
 
 export function createWebhookRepo(db: Db) {
   const k: Kysely<Database> = db.kysely;
@@ -312,6 +333,46 @@ export function createWebhookRepo(db: Db) {
     async deliveriesOfEvent(eventId: string): Promise<WebhookDelivery[]> {
       const rows = await k.selectFrom('webhook_deliveries').selectAll().where('event_id', '=', eventId).execute();
       return rows.map(toDelivery);
+    },
+
+    /**
+     * A page of a merchant's events, newest first: those older than `before` (the last of the
+     * previous page), of one type if given. One more than `limit` is read, to tell a last page.
+     */
+    async eventsPage(
+      merchantId: string,
+      opts: { type?: string | undefined; before?: { createdAt: number; id: string } | undefined; limit: number },
+    ): Promise<{ events: StoredEvent[]; more: boolean }> {
+      const { type, before, limit } = opts;
+      const rows = await k
+        .selectFrom('webhook_events')
+        .selectAll()
+        .where('merchant_id', '=', merchantId)
+        .$if(type !== undefined, (q) => q.where('type', '=', type as string))
+        .$if(before !== undefined, (q) =>
+          q.where((eb) =>
+            eb.or([
+              eb('created_at', '<', before!.createdAt),
+              eb.and([eb('created_at', '=', before!.createdAt), eb('id', '<', before!.id)]),
+            ]),
+          ),
+        )
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
+        .execute();
+      return { events: rows.slice(0, limit).map(toStoredEvent), more: rows.length > limit };
+    },
+
+    /** One of a merchant's events (another merchant's is not found). */
+    async event(merchantId: string, id: string): Promise<StoredEvent | undefined> {
+      const r = await k
+        .selectFrom('webhook_events')
+        .selectAll()
+        .where('id', '=', id)
+        .where('merchant_id', '=', merchantId)
+        .executeTakeFirst();
+      return r && toStoredEvent(r);
     },
 
     async events(merchantId: string): Promise<{ id: string; type: string; payload: string; createdAt: number }[]> {

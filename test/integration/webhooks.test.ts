@@ -12,6 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { expireIfDue } from '../../src/app/expire.js';
 import { checkPayment, dialects, initPayment, startGateway, type TestGateway } from '../support/harness.js';
 import { approvedPayment, ConsoleClient, REFUND_FAIL_CARD } from '../support/money.js';
+import { apiClient } from '../support/api-client.js';
+import { loadContract } from '../support/openapi-contract.js';
 
 const ACTOR = { kind: 'merchant' as const, id: 'owner@shop.test', ip: '127.0.0.1' };
 
@@ -322,6 +324,66 @@ for (const dialect of dialects()) {
       }
       const [d] = await deliveriesOf(slow.sink.received[0]!.json.id);
       assert.equal(d?.status, 'delivered'); // stop() waited for it
+    });
+
+    it('lists every event in the JSON API, newest first, by type and page, as sent; another merchant’s is 404', async () => {
+      const api = apiClient(t, await loadContract(t.url));
+      const { sink, c } = await merchantWithSink();
+      const paid = await approvedPayment(t, c);
+      const declined = (await initPayment(t, c)).json.token as string;
+      await fetch(`${t.url}/bank-payment-process/${declined}/pay`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          method: 'card',
+          card_number: '4000000000000002',
+          expiry: '12/39',
+          cvv: '123',
+          card_name: 'X',
+        }),
+      });
+      await drain(() => sink.received.length >= 2);
+      const key = c.api_key;
+
+      const all = await api('GET', '/api/v1/events', { key });
+      assert.equal(all.status, 200);
+      const events = all.json.data as { id: string; type: string; data: { token: string } }[];
+      assert.deepEqual(
+        events.map((e) => [e.type, e.data.token]),
+        [
+          ['payment.failed', declined],
+          ['payment.succeeded', paid.token],
+        ],
+      );
+      assert.equal(all.json.next_cursor, null);
+      // Exactly the body the endpoint received (and the signature covered).
+      const sent = new Map(sink.received.map((r) => [r.json.id, JSON.parse(r.raw) as unknown]));
+      for (const e of events) assert.deepEqual(e, sent.get(e.id));
+
+      const first = await api('GET', '/api/v1/events?limit=1', { key });
+      assert.equal((first.json.data as { id: string }[])[0]!.id, events[0]!.id);
+      const second = await api('GET', `/api/v1/events?limit=1&cursor=${String(first.json.next_cursor)}`, { key });
+      assert.deepEqual(
+        (second.json.data as { id: string }[]).map((e) => e.id),
+        [events[1]!.id],
+      );
+      assert.equal(second.json.next_cursor, null);
+      const succeeded = await api('GET', '/api/v1/events?type=payment.succeeded', { key });
+      assert.deepEqual(
+        (succeeded.json.data as { id: string }[]).map((e) => e.id),
+        [events[1]!.id],
+      );
+      assert.equal((await api('GET', '/api/v1/events?cursor=bm9wZQ', { key })).status, 400);
+      assert.equal((await api('GET', '/api/v1/events?type=payment.bogus', { key })).status, 400);
+
+      const one = await api('GET', `/api/v1/events/${events[0]!.id}`, { key });
+      assert.deepEqual(one.json, events[0]);
+      const stranger = await t.createMerchant({ sandbox: true, name: 'Stranger Shop' });
+      const theirs = await api('GET', `/api/v1/events/${events[0]!.id}`, { key: stranger.api_key });
+      assert.equal(theirs.status, 404);
+      assert.deepEqual((await api('GET', '/api/v1/events', { key: stranger.api_key })).json, {
+        data: [],
+        next_cursor: null,
+      });
     });
 
     it('never sends one delivery twice at once from concurrent workers', async () => {

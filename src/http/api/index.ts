@@ -7,6 +7,7 @@ import { paymentRoutes } from './payments.js';
 import { refundRoutes } from './refunds.js';
 import { reportRoutes } from './reports.js';
 import { webhookRoutes } from './webhooks.js';
+import { eventRoutes } from './events.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { apiServices, type ApiServices } from './services.js';
 
@@ -64,5 +65,6 @@ async function v1(app: FastifyInstance, opts: { services: ApiServices; auth: Aut
     await refundRoutes(authed, opts.services);
     await reportRoutes(authed, opts.services);
     await webhookRoutes(authed, opts.services);
+    await eventRoutes(authed, opts.services);
   });
 }

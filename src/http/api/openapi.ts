@@ -74,6 +74,7 @@ export async function registerApiDocs(app: FastifyInstance, opts: { publicUrl: s
         { name: 'Refunds', description: 'Full and partial refunds.' },
         { name: 'Balance and settlements', description: 'What the merchant is owed and what was paid out.' },
         { name: 'Webhooks', description: 'Endpoints that receive signed event notifications.' },
+        { name: 'Events', description: 'Every event of the merchant, as sent to its webhook endpoints.' },
         {
           name: LEGACY_TAG,
           description: 'The Walletmix v2 merchant protocol. Reference: [/docs/protocol](/docs/protocol).',

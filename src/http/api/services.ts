@@ -20,7 +20,7 @@ export interface ApiServices {
   idempotency: ApiIdempotency;
   apiKeys: ApiKeyAuth;
   formatTime(epochMs: number): string;
-  webhooks: Pick<Webhooks, 'list' | 'add' | 'remove'>;
+  webhooks: Pick<Webhooks, 'list' | 'add' | 'remove' | 'eventsPage' | 'event'>;
 }
 
 export function apiServices(gw: Gateway): ApiServices {
