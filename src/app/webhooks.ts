@@ -35,7 +35,10 @@ export function createWebhooks(deps: { repo: WebhookRepo; now: () => number }) {
       const text = url.trim();
       const problem = webhookUrlProblem(m, text);
       if (problem) return { ok: false, message: problem };
-      if ((await repo.endpoints(m.id)).length >= ENDPOINTS_MAX) {
+      const current = await repo.endpoints(m.id);
+      // A second endpoint at the same URL would receive every event twice.
+      if (current.some((e) => e.url === text)) return { ok: false, message: `${text} is already registered.` };
+      if (current.length >= ENDPOINTS_MAX) {
         return { ok: false, message: `At most ${ENDPOINTS_MAX} endpoints; remove one first.` };
       }
       return { ok: true, endpoint: await repo.addEndpoint(m.id, text, deps.now()) };

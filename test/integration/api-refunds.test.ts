@@ -73,14 +73,17 @@ for (const dialect of dialects()) {
       assert.equal(r.status, 422);
       assert.equal(r.json.error.code, 'payment_not_refundable');
       const token = await paidPayment(t, a, '50.00');
-      for (const amount of ['abc', '1.234', '-1', '', 5]) {
+      // Every refused amount is the same answer: 400 invalid_amount on the amount field.
+      for (const amount of ['abc', '1.234', '-1', '', '1e3', ' 5', '.5', '0.001', '99999999999999', '0.00']) {
         const bad = await refund(a.api_key, token, { amount });
         assert.equal(bad.status, 400, `${JSON.stringify(amount)}: ${bad.text}`);
-        assert.equal(bad.json.error.code, 'invalid_request');
+        assert.equal(bad.json.error.code, 'invalid_amount', `${JSON.stringify(amount)}: ${bad.text}`);
+        assert.equal(bad.json.error.field, 'amount');
       }
-      const zero = await refund(a.api_key, token, { amount: '0.00' });
-      assert.equal(zero.status, 400);
-      assert.equal(zero.json.error.code, 'invalid_amount');
+      const numeric = await refund(a.api_key, token, { amount: 5 });
+      assert.equal(numeric.status, 400);
+      assert.equal(numeric.json.error.code, 'invalid_request');
+      assert.equal(numeric.json.error.field, 'amount');
       const extra = await refund(a.api_key, token, { amount: '1.00', currency: 'USD' });
       assert.equal(extra.status, 400, 'unknown body fields are refused');
       const text = await api('POST', `/api/v1/payments/${token}/refunds`, {

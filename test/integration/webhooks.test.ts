@@ -404,6 +404,11 @@ for (const dialect of dialects()) {
       assert.equal((await t.gw.webhooks.add(m, 'javascript:alert(1)')).ok, false);
       assert.equal((await t.gw.webhooks.add(m, 'https://api.shop.test/hook')).ok, false); // a subdomain is another host
       assert.equal((await t.gw.webhooks.add(m, 'https://shop.test/hook')).ok, true);
+      const twice = await t.gw.webhooks.add(m, ' https://shop.test/hook ');
+      assert.ok(
+        !twice.ok && /already registered/.test(twice.message),
+        'the same URL twice would get every event twice',
+      );
 
       const sandbox = await t.createMerchant({ sandbox: true, name: 'Api Hook Shop' });
       const auth = { authorization: `Bearer ${sandbox.api_key}` };

@@ -67,7 +67,14 @@ export function toErrorAnswer(err: unknown, req: FastifyRequest): ErrorAnswer {
   }
   const fe = err as Partial<FastifyError> | null; // Fastify's own errors carry code/statusCode/validation
   if (fe && Array.isArray(fe.validation)) {
-    return { status: 400, body: body('invalid_request', fe.message ?? 'Invalid request'), headers: {} };
+    // Name the field at fault, as the API's own errors do ("/amount" or a missing property).
+    const first = fe.validation[0] as { instancePath?: string; params?: { missingProperty?: string } } | undefined;
+    const field = first?.params?.missingProperty ?? first?.instancePath?.replace(/^\//, '').replaceAll('/', '.');
+    return {
+      status: 400,
+      body: body('invalid_request', fe.message ?? 'Invalid request', field ? { field } : {}),
+      headers: {},
+    };
   }
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     switch (fe.code) {

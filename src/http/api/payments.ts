@@ -5,13 +5,14 @@ import type { ApiServices } from './services.js';
 import { merchantOf } from './auth.js';
 import { invalid, notFound } from './errors.js';
 import {
+  BDT_PATTERN,
   COMMON_ERRORS,
-  PAYMENT_METHODS,
-  PAYMENT_STATUSES,
-  SECURITY,
   errorResponses,
   listOf,
   paginationQuery,
+  PAYMENT_METHODS,
+  PAYMENT_STATUSES,
+  SECURITY,
   withDescription,
 } from './schemas.js';
 import { paymentView } from './views.js';
@@ -28,7 +29,6 @@ interface ListQuery {
   cursor?: string;
 }
 
-const BDT_PATTERN = '^\\d{1,13}(\\.\\d{1,2})?$';
 const TIME_DOC =
   'An ISO 8601 date (`2025-01-31`, a whole day in the gateway’s time zone), a date-time with offset (`2025-01-31T10:00:00Z`), or epoch seconds or milliseconds.';
 

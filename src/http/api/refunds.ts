@@ -2,11 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { parseAmount } from '../../domain/money.js';
 import type { ApiServices } from './services.js';
 import { merchantOf } from './auth.js';
-import { invalid, notFound } from './errors.js';
+import { ApiError, invalid, notFound } from './errors.js';
 import { idempotent } from './idempotency.js';
 import { tokenParams } from './payments.js';
-import { COMMON_ERRORS, SECURITY, errorResponses, withDescription } from './schemas.js';
+import { BDT_PATTERN, COMMON_ERRORS, errorResponses, SECURITY, withDescription } from './schemas.js';
 import { refundView } from './views.js';
+
+const AMOUNT_RE = new RegExp(BDT_PATTERN);
 
 const idempotencyHeaders = {
   type: 'object',
@@ -39,7 +41,7 @@ export async function refundRoutes(app: FastifyInstance, s: ApiServices): Promis
           properties: {
             amount: {
               type: 'string',
-              pattern: '^\\d{1,13}(\\.\\d{1,2})?$',
+              pattern: BDT_PATTERN,
               description: 'BDT amount with at most 2 decimals; omit to refund everything still refundable.',
               examples: ['12.50'],
             },
@@ -70,6 +72,14 @@ export async function refundRoutes(app: FastifyInstance, s: ApiServices): Promis
         const amount = (body as { amount?: unknown }).amount;
         if (amount !== undefined && typeof amount !== 'string')
           throw invalid('amount', 'amount must be a decimal string such as "12.50"');
+        // The same answer as for "0": every refused amount is invalid_amount on the amount field.
+        if (typeof amount === 'string' && !AMOUNT_RE.test(amount))
+          throw new ApiError(
+            400,
+            'invalid_amount',
+            'amount must be a BDT amount with at most 2 decimals, such as "12.50"',
+            'amount',
+          );
       },
     },
     async (req, reply) => {

@@ -28,7 +28,7 @@ export const ErrorSchema = {
         code: {
           type: 'string',
           description:
-            'Stable machine code: invalid_request, invalid_amount, unauthenticated, forbidden, not_found, idempotency_conflict, idempotency_in_progress, refund_exceeds_refundable, payment_not_refundable, unsupported_media_type, payload_too_large, rate_limited, maintenance, internal_error.',
+            'Stable machine code: invalid_request, invalid_amount, unauthenticated, forbidden, not_found, idempotency_conflict, idempotency_in_progress, refund_exceeds_refundable, payment_not_refundable, invalid_webhook_url, unsupported_media_type, payload_too_large, rate_limited, maintenance, internal_error.',
           examples: ['not_found'],
         },
         message: { type: 'string', description: 'Human-readable; may change.' },
@@ -208,3 +208,6 @@ export const paginationQuery = {
 } as const;
 
 export const SECURITY = [{ bearerAuth: [] }];
+
+/** A BDT amount as the API takes it: decimal text, at most 2 decimals. */
+export const BDT_PATTERN = '^\\d{1,13}(\\.\\d{1,2})?$';
