@@ -67,12 +67,17 @@ export function createExpirySweeper(deps: ExpirySweeperDeps) {
   const intervalMs = deps.intervalMs ?? 5_000;
   const batchSize = deps.batchSize ?? 200;
 
-  /** One pass; resolves with how many overdue payments it found. */
+  /**
+   * One pass; resolves with how many payments it expired. One whose bank call is still running
+   * (it holds the lease) is left for a later pass, and does not count: a full batch of those must
+   * not make the loop spin.
+   */
   async function runOnce(): Promise<number> {
     const t = deps.now();
     const due = await deps.payments.duePending(t, batchSize);
-    for (const p of due) await expireIfDue(deps.payments, p, t);
-    return due.length;
+    let expired = 0;
+    for (const p of due) if ((await expireIfDue(deps.payments, p, t)).status === 'expired') expired++;
+    return expired;
   }
 
   let running = false;

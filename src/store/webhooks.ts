@@ -375,7 +375,7 @@ export function createWebhookRepo(db: Db) {
       return r && toStoredEvent(r);
     },
 
-    async events(merchantId: string): Promise<{ id: string; type: string; payload: string; createdAt: number }[]> {
+    async events(merchantId: string): Promise<StoredEvent[]> {
       const rows = await k
         .selectFrom('webhook_events')
         .selectAll()
@@ -383,7 +383,7 @@ export function createWebhookRepo(db: Db) {
         .orderBy('created_at')
         .orderBy('id')
         .execute();
-      return rows.map((r) => ({ id: r.id, type: r.type, payload: r.payload, createdAt: Number(r.created_at) }));
+      return rows.map(toStoredEvent);
     },
   };
 }
