@@ -1,3 +1,4 @@
+import { createPoller } from './poller.js';
 import type { Payment } from '../domain/payment.js';
 import type { PaymentOutcome, PaymentRepo } from '../store/payments.js';
 
@@ -80,34 +81,13 @@ export function createExpirySweeper(deps: ExpirySweeperDeps) {
     return expired;
   }
 
-  let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<unknown> = Promise.resolve();
-  const loop = () => {
-    if (!running) return;
-    current = runOnce()
-      .catch((e: unknown) => {
-        deps.log?.('expiry sweep failed', { err: String(e) });
-        return 0;
-      })
-      .then((n) => {
-        if (running) timer = setTimeout(loop, n >= batchSize ? 0 : intervalMs);
-      });
-  };
+  const poller = createPoller({
+    pass: async () => (await runOnce()) >= batchSize,
+    intervalMs,
+    onError: (e) => deps.log?.('expiry sweep failed', { err: String(e) }),
+  });
 
-  return {
-    runOnce,
-    start(): void {
-      if (running) return;
-      running = true;
-      loop();
-    },
-    async stop(): Promise<void> {
-      running = false;
-      if (timer) clearTimeout(timer);
-      await current;
-    },
-  };
+  return { runOnce, start: poller.start, stop: poller.stop };
 }
 
 export type ExpirySweeper = ReturnType<typeof createExpirySweeper>;

@@ -1,4 +1,5 @@
 import { signPayload } from '../app/callback.js';
+import { createPoller } from '../app/poller.js';
 import type { Merchant } from '../domain/merchant.js';
 import type { ClaimedDelivery, DeliveryStatus, WebhookRepo } from '../store/webhooks.js';
 
@@ -119,65 +120,50 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     return claimed.length;
   }
 
-  let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<unknown> = Promise.resolve();
-  /** Deliveries started by the loop and not yet recorded. */
+  /** Deliveries started by the running loop and not yet recorded. */
   const inFlight = new Set<Promise<void>>();
   /** The loop is idle only for want of room: the next delivery to finish wakes it. */
   let waitingForRoom = false;
-  const wake = () => {
-    if (!running || !waitingForRoom) return;
-    waitingForRoom = false;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(loop, 0);
-  };
 
   /**
-   * The loop never waits for the deliveries it starts: a receiver that takes its whole timeout
-   * must not hold back other merchants' events (nor due retries). Each pass claims as many as
-   * there is room for next to those still in flight.
+   * The running loop's pass never waits for the deliveries it starts: a receiver that takes its
+   * whole timeout must not hold back other merchants' events (nor due retries). Each pass claims
+   * as many as there is room for next to those still in flight.
    */
-  const loop = () => {
-    if (!running) return;
+  async function startDue(): Promise<boolean> {
     const room = batchSize - inFlight.size;
-    current = (room > 0 ? deps.repo.claim(deps.now(), leaseMs, room) : Promise.resolve([]))
-      .then((claimed) => {
-        for (const d of claimed) {
-          const delivery: Promise<void> = send(d)
-            .catch((e: unknown) => deps.log?.('webhook delivery pass failed', { err: String(e) }))
-            .finally(() => {
-              inFlight.delete(delivery);
-              wake();
-            });
-          inFlight.add(delivery);
-        }
-        return claimed.length >= room; // no room, or a full claim: more may be due
-      })
-      .catch((e: unknown) => {
-        deps.log?.('webhook worker pass failed', { err: String(e) });
-        return false;
-      })
-      .then((full) => {
-        if (!running) return;
-        // With room left after a full claim, go again at once; with none, when a delivery ends.
-        if (full && inFlight.size >= batchSize) waitingForRoom = true;
-        timer = setTimeout(loop, full ? (waitingForRoom ? pollMs : 0) : pollMs);
-      });
-  };
+    const claimed = room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room) : [];
+    for (const d of claimed) {
+      const delivery: Promise<void> = send(d)
+        .catch((e: unknown) => deps.log?.('webhook delivery pass failed', { err: String(e) }))
+        .finally(() => {
+          inFlight.delete(delivery);
+          if (waitingForRoom) {
+            waitingForRoom = false;
+            poller.wake();
+          }
+        });
+      inFlight.add(delivery);
+    }
+    // No room, or a full claim: more may be due. With room left, go again at once; with none,
+    // when a delivery ends.
+    const full = claimed.length >= room;
+    waitingForRoom = full && inFlight.size >= batchSize;
+    return full && !waitingForRoom;
+  }
+
+  const poller = createPoller({
+    pass: startDue,
+    intervalMs: pollMs,
+    onError: (e) => deps.log?.('webhook worker pass failed', { err: String(e) }),
+  });
 
   return {
     runOnce,
-    start(): void {
-      if (running) return;
-      running = true;
-      loop();
-    },
+    start: poller.start,
     /** Stops polling and waits for the deliveries in flight to record their attempts. */
     async stop(): Promise<void> {
-      running = false;
-      if (timer) clearTimeout(timer);
-      await current;
+      await poller.stop();
       await Promise.allSettled([...inFlight]);
     },
   };
