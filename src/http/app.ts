@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Gateway } from '../compose.js';
 import type { IssuedCredentials } from '../app/merchant-admin.js';
 import { legacyRoutes } from './legacy/routes.js';
-import { frameworkErrors, rootErrorHandler, rootNotFound } from './client-errors.js';
+import { drainOversizedBody, frameworkErrors, rootErrorHandler, rootNotFound } from './client-errors.js';
 import { checkoutRoutes } from './checkout/routes.js';
 import { demoRoutes } from './demo/routes.js';
 import { siteRoutes } from './site/pages.js';
@@ -124,6 +124,11 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
   // Pages (checkout, console, demo) answer body-parsing errors with HTML; other scopes set their own.
   app.setErrorHandler(rootErrorHandler);
   app.setNotFoundHandler(rootNotFound);
+  // Before every scope's error handler, on every surface: an oversized body is drained, not cut off.
+  app.addHook('onError', (req, reply, err, done) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainOversizedBody(req, reply);
+    done();
+  });
 
   // Callback style, not async: a promise per response showed in the hot endpoints' profile.
   app.addHook('onSend', (_req, reply, payload, done) => {

@@ -101,7 +101,8 @@ export const OVERSIZED_DRAIN_BYTES = 8 * 1024 * 1024;
  * rest, which is read and discarded. Fastify closes it at once (`connection: close`), and a client
  * still writing its body then fails with EPIPE or a reset instead of reading the coded answer
  * already sent (seen with fetch and FormData). A body declared, or growing, past
- * OVERSIZED_DRAIN_BYTES still gets the close. Call before sending the error answer.
+ * OVERSIZED_DRAIN_BYTES still gets the close. Run from the root onError hook (app.ts), before any
+ * scope's error handler answers.
  */
 export function drainOversizedBody(req: FastifyRequest, reply: FastifyReply): void {
   const declared = Number(req.headers['content-length']);

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Gateway } from '../../compose.js';
 import { createAuthHook, type AuthOptions } from './auth.js';
 import { ApiError, sendErrorAnswer, toErrorAnswer } from './errors.js';
-import { drainOversizedBody } from '../client-errors.js';
 import { paymentRoutes } from './payments.js';
 import { refundRoutes } from './refunds.js';
 import { reportRoutes } from './reports.js';
@@ -34,10 +33,7 @@ async function v1(app: FastifyInstance, opts: { services: ApiServices; auth: Aut
     else parseJson(req, text, done);
   });
 
-  app.setErrorHandler((err, req, reply) => {
-    if ((err as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainOversizedBody(req, reply);
-    return sendErrorAnswer(reply, toErrorAnswer(err, req));
-  });
+  app.setErrorHandler((err, req, reply) => sendErrorAnswer(reply, toErrorAnswer(err, req)));
   app.setNotFoundHandler((req, reply) =>
     sendErrorAnswer(
       reply,

@@ -1,4 +1,4 @@
-import { drainOversizedBody, logRequestError } from '../client-errors.js';
+import { logRequestError } from '../client-errors.js';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_MESSAGES, RateLimitedError, WmxError } from '../../domain/errors.js';
 import type { Merchant } from '../../domain/merchant.js';
@@ -140,7 +140,6 @@ function sendError(err: FastifyError | WmxError, req: FastifyRequest, reply: Fas
   // Fastify's own client errors (body too large, bad Content-Length, aborted upload): the request is at fault.
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
-    if (tooLarge) drainOversizedBody(req, reply);
     const statusMsg = tooLarge
       ? `Request body larger than ${LEGACY_BODY_LIMIT} bytes`
       : `Malformed request: ${err.message}`;
