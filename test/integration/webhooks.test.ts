@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
 import { expireIfDue } from '../../src/app/expire.js';
 import { checkPayment, dialects, initPayment, startGateway, type TestGateway } from '../support/harness.js';
 import { approvedPayment, ConsoleClient, REFUND_FAIL_CARD } from '../support/money.js';
@@ -122,6 +123,23 @@ for (const dialect of dialects()) {
 
     const deliveriesOf = async (eventId: string) => t.gw.webhooks.repo.deliveriesOfEvent(eventId);
 
+    /** A payment declined on the hosted page (sandbox card 4000 0000 0000 0002); its token. */
+    async function declinedPayment(c: IssuedCredentials): Promise<string> {
+      const token = (await initPayment(t, c)).json.token as string;
+      const r = await fetch(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          method: 'card',
+          card_number: '4000000000000002',
+          expiry: '12/39',
+          cvv: '123',
+          card_name: 'X',
+        }),
+      });
+      assert.match(await r.text(), /declined/i);
+      return token;
+    }
+
     it('sends payment.succeeded for a card paid over HTTP, signed over the raw body, data = check-payment', async () => {
       const { sink, c, endpoint } = await merchantWithSink();
       const p = await approvedPayment(t, c, { http: true, amount: '250' });
@@ -147,18 +165,7 @@ for (const dialect of dialects()) {
 
     it('sends payment.failed, payment.cancelled and payment.expired', async () => {
       const { sink, c } = await merchantWithSink();
-      const declined = (await initPayment(t, c)).json.token as string;
-      const r = await fetch(`${t.url}/bank-payment-process/${declined}/pay`, {
-        method: 'POST',
-        body: new URLSearchParams({
-          method: 'card',
-          card_number: '4000000000000002',
-          expiry: '12/39',
-          cvv: '123',
-          card_name: 'X',
-        }),
-      });
-      assert.match(await r.text(), /declined/i);
+      const declined = await declinedPayment(c);
       const cancelled = (await initPayment(t, c)).json.token as string;
       await fetch(`${t.url}/bank-payment-process/${cancelled}/cancel`, { method: 'POST', body: new URLSearchParams() });
       const expiring = (await initPayment(t, c)).json.token as string;
@@ -330,17 +337,7 @@ for (const dialect of dialects()) {
       const api = apiClient(t, await loadContract(t.url));
       const { sink, c } = await merchantWithSink();
       const paid = await approvedPayment(t, c);
-      const declined = (await initPayment(t, c)).json.token as string;
-      await fetch(`${t.url}/bank-payment-process/${declined}/pay`, {
-        method: 'POST',
-        body: new URLSearchParams({
-          method: 'card',
-          card_number: '4000000000000002',
-          expiry: '12/39',
-          cvv: '123',
-          card_name: 'X',
-        }),
-      });
+      const declined = await declinedPayment(c);
       await drain(() => sink.received.length >= 2);
       const key = c.api_key;
 
