@@ -71,7 +71,10 @@ function decodeJson(text: string): FieldMap | undefined {
   let parsed: unknown;
   try {
     parsed = exact ? parseKeepingNumbers(t) : JSON.parse(t);
-  } catch {
+  } catch (e) {
+    // JSON, but nested deeper than the parser's stack allows (how deep depends on the stack in use
+    // at that moment): malformed, never "not JSON, try a form".
+    if (e instanceof RangeError) malformed('a value is nested too deeply');
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
@@ -98,7 +101,7 @@ function parseKeepingNumbers(t: string): unknown {
   try {
     return parseLossless(t);
   } catch (e) {
-    if (e instanceof RangeError) throw e; // nested too deeply: not a body we take
+    if (e instanceof RangeError) throw e; // nested too deeply: decodeJson answers that
     return JSON.parse(t);
   }
 }
