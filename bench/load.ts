@@ -135,6 +135,24 @@ export function helloTarget(url: string, pid?: number): Target {
   };
 }
 
+/**
+ * Bare Fastify's floor for a POST endpoint (bench/hello-server.mjs): the check-payment body in,
+ * a fixed record-sized JSON out, nothing in between.
+ */
+export function postFloorTarget(url: string, merchant: DemoMerchant, token: string, pid?: number): Target {
+  return {
+    name: 'fastify POST floor',
+    url,
+    pid,
+    method: 'POST',
+    path: '/form',
+    headers: FORM_HEADERS,
+    bodies: [`${new URLSearchParams(credentialFields(merchant)).toString()}&token=${token}`],
+    expects: '"statusCode":1008',
+    ok: (s, b) => s === 200 && b.endsWith('"statusCode":1008}'),
+  };
+}
+
 export function gatewayTargets(
   url: string,
   merchant: DemoMerchant,

@@ -13,6 +13,7 @@ import {
   gatewayTargets,
   helloTarget,
   measure,
+  postFloorTarget,
   stopCurrentLoad,
   type Measurement,
   type Target,
@@ -134,6 +135,7 @@ async function main(): Promise<number> {
     // hello-world first and last: the baseline is their mean, and their difference shows drift.
     const targets: Target[] = [
       helloTarget(hello.url, hello.child.proc.pid),
+      postFloorTarget(hello.url, gw.merchant, tokens[0]!, hello.child.proc.pid),
       ...gatewayTargets(gw.url, gw.merchant, tokens, gw.child.proc.pid, dbPids),
       { ...helloTarget(hello.url, hello.child.proc.pid), name: 'hello-world (end)' },
     ];
@@ -200,6 +202,11 @@ async function main(): Promise<number> {
     log(
       `ratio = endpoint req/s ÷ hello-world baseline ${base === null ? '-' : fmt(base, 0)} req/s ` +
         `(mean of the first and last hello-world runs, leaving out a disturbed one); aims are targets, not pass/fail.`,
+    );
+    log(
+      'fastify POST floor = bare Fastify (the hello-world process) reading the check-payment form body and ' +
+        "answering a fixed JSON of a check-payment record's size with no work in between: no POST endpoint " +
+        'can beat it on this machine.',
     );
     log('latency resolution is 1 ms (autocannon records whole milliseconds).');
     log(
