@@ -59,6 +59,7 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   const referenceRepo = createReferenceRepo(db.kysely);
   const reference = createReferenceCache(referenceRepo);
   await reference.refresh();
+  reference.start();
 
   const sealer = createSealer(opts.secret);
   const auth = createAuthenticator({ merchants, serverSecret: opts.secret });
@@ -164,6 +165,7 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     close: async () => {
       await expirySweeper.stop();
       await webhookWorker.stop();
+      await reference.stop();
       await db.close();
     },
   };

@@ -11,13 +11,16 @@ export interface GatewayState {
 
 /**
  * Small reference tables held in memory so the hot endpoints make no extra round trip. Stale entries
- * are refreshed in the background (stale-while-revalidate): edits made by the CLI or by another
- * process are seen within `ttlMs`; edits made through this process call `refresh()` at once.
+ * are refreshed in the background (stale-while-revalidate), and, once `start()` is called, on a timer
+ * as well: edits made by the CLI or by another process are then seen within about `ttlMs` even by
+ * the first request after an idle spell (a rate changed while nobody paid is the rate the next
+ * payment locks); edits made through this process call `refresh()` at once.
  */
 export function createReferenceCache(repo: ReferenceRepo, ttlMs = 1_000) {
   let state: GatewayState = { rates: new Map(), emiBanks: [], maintenance: undefined };
   let loadedAt = 0;
   let refreshing: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
 
   async function refresh(): Promise<void> {
     const [rates, emiBanks, maintenance] = await Promise.all([
@@ -29,16 +32,32 @@ export function createReferenceCache(repo: ReferenceRepo, ttlMs = 1_000) {
     loadedAt = Date.now();
   }
 
+  function revalidate(): void {
+    if (refreshing) return;
+    refreshing = refresh()
+      .catch(() => undefined) // keep serving the last good state; the next call retries
+      .finally(() => (refreshing = undefined));
+  }
+
   function current(): GatewayState {
-    if (Date.now() - loadedAt > ttlMs && !refreshing) {
-      refreshing = refresh()
-        .catch(() => undefined) // keep serving the last good state; the next call retries
-        .finally(() => (refreshing = undefined));
-    }
+    if (Date.now() - loadedAt > ttlMs) revalidate();
     return state;
   }
 
-  return { refresh, current };
+  return {
+    refresh,
+    current,
+    /** Refreshes every `ttlMs` from now on (the timer does not keep the process alive). */
+    start(): void {
+      timer ??= setInterval(revalidate, ttlMs).unref();
+    },
+    /** Stops the timer and waits for a refresh in flight (before the database closes). */
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      timer = undefined;
+      await refreshing;
+    },
+  };
 }
 
 export type ReferenceCache = ReturnType<typeof createReferenceCache>;

@@ -7,9 +7,10 @@ import { WmxError } from './errors.js';
 export const RATE_DECIMALS = 6;
 export const RATE_SCALE = 10n ** BigInt(RATE_DECIMALS);
 
-const AMOUNT_RE = /^(\d+)(?:\.(\d{1,2}))?$/;
+/** At most 2 significant decimals; zeros after them change nothing (`510.0000` is 510.00, as .NET's decimal prints it). */
+const AMOUNT_RE = /^(\d+)(?:\.(\d{1,2})0*)?$/;
 
-/** Parses a protocol amount ("10", "10.5", "48.78") into minor units; throws 2005 when invalid. */
+/** Parses a protocol amount ("10", "10.5", "48.78", "510.0000") into minor units; throws 2005 when invalid. */
 export function parseAmount(text: string, field = 'amount'): bigint {
   const t = text.trim();
   const m = AMOUNT_RE.exec(t);

@@ -109,6 +109,9 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
     trustProxy: gw.config.trustProxy as boolean | string,
     // Credentials travel in bodies, which the default request log never includes.
     requestIdHeader: false,
+    // A shop whose base URL ends in a slash calls `//check-payment`; others add one at the end.
+    // Both reach the endpoint (a 404 there would be a non-200 answer with a numeric statusCode).
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     return503OnClosing: true,
     frameworkErrors,
     // A child logger per request exists to stamp request logs with reqId. With request logging off

@@ -10,6 +10,12 @@ const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-an
 
 const LEGACY_PATHS = /^\/(init-payment-process|check-payment|check-server|get-emi-bank-list)\/?$/;
 
+/** A request's path as the router matches it: no query string, slashes collapsed, no trailing slash. */
+function routedPath(req: FastifyRequest): string {
+  const path = (req.raw.url ?? '').split('?', 1)[0] ?? '';
+  return path.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
+}
+
 function clientStatus(err: Partial<FastifyError>): number | undefined {
   const s = err.statusCode;
   return typeof s === 'number' && s >= 400 && s < 500 ? s : undefined;
@@ -47,7 +53,7 @@ export function rootErrorHandler(err: FastifyError, req: FastifyRequest, reply: 
 /** Fastify's `frameworkErrors`: the same answers, shaped for the surface the URL belongs to. */
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const status = clientStatus(err) ?? 400;
-  const path = (req.raw.url ?? '').split('?', 1)[0] ?? '';
+  const path = routedPath(req);
   if (path.startsWith('/api/')) {
     void reply
       .code(status)
@@ -77,7 +83,7 @@ const LEGACY_METHODS: Readonly<Record<string, string>> = {
  * method gets the protocol's error shape and the methods it takes.
  */
 export function rootNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const path = (req.raw.url ?? '').split('?', 1)[0] ?? '';
+  const path = routedPath(req);
   const json = 'application/json; charset=utf-8';
   const allowed = Object.hasOwn(LEGACY_METHODS, path) ? LEGACY_METHODS[path] : undefined;
   if (allowed !== undefined) {

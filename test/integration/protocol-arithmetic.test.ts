@@ -105,6 +105,28 @@ for (const dialect of dialects()) {
       );
     });
 
+    it('zeros after 2 decimals change nothing: 510.0000 (.NET decimal text) is 510.00, 10.500 is 10.50', async () => {
+      for (const [amount, expected] of [
+        ['510.0000', '510.00'],
+        ['10.500', '10.50'],
+        ['0.010', '0.01'],
+      ] as const) {
+        const res = await postUrlencoded(`${t.url}/init-payment-process`, initFields(emi, { amount }));
+        const token = assertInitOk(res);
+        const r = assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(emi), token }));
+        assert.equal(r.merchant_req_amount, expected, amount);
+        assert.equal(r.merchant_amount_bdt, expected, amount);
+      }
+      // Still refused: a third significant decimal.
+      for (const amount of ['10.0050', '1.001']) {
+        assertError(
+          await postUrlencoded(`${t.url}/init-payment-process`, initFields(emi, { amount })),
+          '2005',
+          'amount',
+        );
+      }
+    });
+
     it('USD at a 4-decimal rate: conversion half-up to 2 decimals, conversion_rate "121.4567"', async () => {
       for (const amount of ['0.01', '1', '10.05', '50', '99.99', '150', '7777.77']) {
         const r = await pay(emi, { amount, currency: 'USD' });

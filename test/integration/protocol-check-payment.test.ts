@@ -329,3 +329,21 @@ for (const dialect of dialects()) {
     });
   });
 }
+
+for (const dialect of dialects()) {
+  describe(`protocol: request_ip on a dual-stack listener (WMX_HOST=::) (${dialect})`, () => {
+    let t: TestGateway;
+    let c: IssuedCredentials;
+    before(async () => {
+      t = await startGateway(dialect, { host: '::' });
+      c = await t.createMerchant();
+    });
+    after(() => t?.close());
+
+    it('an IPv4 caller is reported as IPv4 (127.0.0.1), not as ::ffff:127.0.0.1', async () => {
+      const token = assertInitOk(await postUrlencoded(`${t.url}/init-payment-process`, initFields(c)));
+      const r = assertRecord(await postUrlencoded(`${t.url}/check-payment`, { ...credFields(c), token }));
+      assert.equal(r.request_ip, '127.0.0.1');
+    });
+  });
+}

@@ -53,6 +53,41 @@ for (const dialect of dialects()) {
       assert.deepEqual(junkBody.json, expected);
     });
 
+    it('POST is answered the same whatever its body: an odd Content-Type, JSON, or over 64 KiB', async () => {
+      const expected = {
+        selectedServer: true,
+        url: `${t.url}/init-payment-process`,
+        bank_payment_url: `${t.url}/bank-payment-process`,
+      };
+      const bodies: [string, string][] = [
+        ['garbage', 'x=1'],
+        ['', 'x=1'],
+        ['application/json', '{"not": "closed"'],
+        ['application/x-www-form-urlencoded', 'junk=' + 'x'.repeat(100 * 1024)],
+        ['multipart/form-data', 'no boundary at all'],
+      ];
+      for (const [type, body] of bodies) {
+        const res = await rawRequest(`${t.url}/check-server`, body, { headers: { 'content-type': type } });
+        assertJson200(res);
+        assert.deepEqual(res.json, expected, `Content-Type ${JSON.stringify(type)}`);
+      }
+    });
+
+    it('maintenance switched on elsewhere (the CLI, another process) shows on the first request after an idle spell', async () => {
+      const idle = () => new Promise((r) => setTimeout(r, 2_500)); // over twice the reference cache's 1 s
+      // Written straight to the store, as another process would: this gateway is not told.
+      await t.gw.referenceRepo.setSetting('maintenance_message', 'upgrading the bank link');
+      try {
+        await idle();
+        const res = await getUrl(`${t.url}/check-server`);
+        assert.deepEqual(res.json, { selectedServer: false, statusMsg: 'upgrading the bank link' });
+      } finally {
+        await t.gw.referenceRepo.deleteSetting('maintenance_message');
+      }
+      await idle();
+      assert.equal((await getUrl(`${t.url}/check-server`)).json.selectedServer, true);
+    });
+
     it('maintenance mode: check-server says selectedServer false with the reason, init answers 3001', async () => {
       await t.gw.referenceRepo.setSetting('maintenance_message', 'why');
       await t.gw.reference.refresh();

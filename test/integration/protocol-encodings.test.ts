@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import net from 'node:net';
+import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
 import { basicAuth, credFields, dialects, initFields, startGateway, type TestGateway } from '../support/harness.js';
@@ -13,6 +14,7 @@ import {
   assertError,
   assertInitOk,
   assertRecord,
+  multipartBody,
   postJson,
   postMultipart,
   postUrlencoded,
@@ -88,6 +90,59 @@ const ENCODINGS: [string, Sender][] = [
         expectContinue: true,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       }),
+  ],
+  // Content-Types Fastify itself cannot parse: read as a body without a label (try JSON, then a form).
+  ...(
+    [
+      'application/x-www-form-urlencoded charset=utf-8',
+      'x-www-form-urlencoded',
+      'json',
+      'application/x-www-form-urlencoded, text/plain',
+      '',
+    ] as const
+  ).map((type): [string, Sender] => [
+    `an unparseable Content-Type ${JSON.stringify(type)}, urlencoded body`,
+    (url, f) => rawRequest(url, new URLSearchParams(f).toString(), { headers: { 'content-type': type } }),
+  ]),
+  [
+    'an unparseable Content-Type "json", JSON body',
+    (url, f) => rawRequest(url, JSON.stringify(f), { headers: { 'content-type': 'json' } }),
+  ],
+  [
+    'multipart/form-data without a boundary, urlencoded body (a header copied onto a form string)',
+    (url, f) =>
+      rawRequest(url, new URLSearchParams(f).toString(), { headers: { 'content-type': 'multipart/form-data' } }),
+  ],
+  [
+    'multipart/form-data without a boundary, JSON body',
+    (url, f) => rawRequest(url, JSON.stringify(f), { headers: { 'content-type': 'multipart/form-data' } }),
+  ],
+  [
+    'a hand-built multipart body labelled application/x-www-form-urlencoded',
+    (url, f) =>
+      rawRequest(url, multipartBody(f).body, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+  ],
+  [
+    'multipart with every value in a part that has a filename',
+    (url, f) => {
+      const m = multipartBody(f, { asFiles: true });
+      return rawRequest(url, m.body, { headers: { 'content-type': `multipart/form-data; boundary=${m.boundary}` } });
+    },
+  ],
+  [
+    'a byte order mark before a urlencoded body',
+    (url, f) =>
+      rawRequest(url, '\uFEFF' + new URLSearchParams(f).toString(), {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+  ],
+  [
+    'a byte order mark before a JSON body',
+    (url, f) => rawRequest(url, '\uFEFF' + JSON.stringify(f), { headers: { 'content-type': 'application/json' } }),
+  ],
+  [
+    'a base URL ending in a slash and a path with one more (//endpoint/)',
+    (url, f) => postUrlencoded(url.replace(/\/([a-z-]+)$/, '//$1/'), f),
   ],
   [
     'chunked transfer encoding, urlencoded body',
@@ -489,6 +544,32 @@ for (const dialect of dialects()) {
       await until(() => received.includes(`"token":"${token}"`));
       socket.destroy();
       assert.deepEqual(errors, []);
+    });
+
+    it('a compressed body (Content-Encoding gzip) is a coded 2004 that says so, for both endpoints', async () => {
+      for (const [url, fields] of [
+        [initUrl, initFields(c)],
+        [checkUrl, { ...credFields(c), token }],
+      ] as const) {
+        const gz = zlib.gzipSync(new URLSearchParams(fields).toString());
+        const res = await rawRequest(url, gz, {
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
+        });
+        assertError(res, '2004');
+        assert.match(res.json.statusMsg as string, /Content-Encoding gzip is not supported/);
+      }
+      // Identity is no encoding at all.
+      const res = await rawRequest(checkUrl, new URLSearchParams({ ...credFields(c), token }).toString(), {
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'identity' },
+      });
+      assert.equal(assertRecord(res).token, token);
+    });
+
+    it('a legacy endpoint asked with the wrong method through //path/ still gets 405 and the protocol error shape', async () => {
+      const res = await rawRequest(`${t.url}//init-payment-process/?lang=en`, undefined, { method: 'GET' });
+      assert.equal(res.status, 405);
+      assert.equal(res.headers.allow, 'POST');
+      assert.equal(res.json.statusCode, '2004');
     });
 
     it('the gateway still serves normally after oversize bodies', async () => {

@@ -102,6 +102,21 @@ export async function postMultipart(
   return fromFetch(await fetch(url, { method: 'POST', body: fd }));
 }
 
+/**
+ * A multipart/form-data body built by hand (as PHP's cURL builds one), optionally with every value
+ * in a part that carries a filename (Postman "file" fields, Guzzle stream contents).
+ */
+export function multipartBody(fields: Record<string, string>, opts: { asFiles?: boolean } = {}) {
+  const boundary = '------------------------a1b2c3d4e5f6a7b8';
+  const parts = Object.entries(fields).map(
+    ([k, v]) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${k}"` +
+      (opts.asFiles ? `; filename="${k}.txt"\r\nContent-Type: text/plain` : '') +
+      `\r\n\r\n${v}\r\n`,
+  );
+  return { boundary, body: Buffer.from(`${parts.join('')}--${boundary}--\r\n`, 'utf8') };
+}
+
 /** application/json. Values may be any JSON (numbers for amount, null…). */
 export const postJson = (url: string, body: unknown, contentType = 'application/json'): Promise<WireResponse> =>
   rawRequest(url, JSON.stringify(body), { headers: { 'content-type': contentType } });

@@ -40,6 +40,8 @@ export interface StartOptions {
   fakeClock?: boolean;
   /** Create the sandbox demo merchant (as main.ts does) and serve the demo shop at /demo. */
   demo?: boolean;
+  /** The address to listen on (default 127.0.0.1; `::` for a dual-stack listener). `url` stays 127.0.0.1. */
+  host?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -96,7 +98,7 @@ export async function startGateway(dialect: DialectName, opts: StartOptions = {}
   });
   const demoMerchant = opts.demo ? (await ensureDemoMerchant(gw)).demo : undefined;
   const app = await buildHttpApp(gw, { logger: { level: 'info', stream }, ...(demoMerchant ? { demoMerchant } : {}) });
-  await app.listen({ port, host: '127.0.0.1' });
+  await app.listen({ port, host: opts.host ?? '127.0.0.1' });
 
   return {
     url,

@@ -30,14 +30,24 @@ export function decodeLegacyBody(
 ): FieldMap | Promise<FieldMap> {
   if (!raw || raw.length === 0) return emptyFields();
   const ct = (contentType ?? '').toLowerCase();
-  if (ct.startsWith('multipart/form-data')) return decodeMultipart(contentType as string, raw);
-  const text = raw.toString('utf8');
-  // Mislabelled bodies occur too (a form sent as JSON, JSON sent as a form): what the body plainly
-  // is wins over the label. Only a body that starts like JSON is held to JSON.
+  // A multipart label without a boundary is no multipart at all (a header copied onto a form
+  // string): the body is read as if it had no label.
+  if (ct.startsWith('multipart/form-data') && /;\s*boundary=/.test(ct))
+    return decodeMultipart(contentType as string, raw);
+  // A byte order mark some editors and .NET writers put first belongs to no field name.
+  const text = raw.toString('utf8').replace(/^\uFEFF/, '');
+  // Mislabelled bodies occur too (a form sent as JSON, JSON sent as a form, multipart sent as a
+  // form): what the body plainly is wins over the label. Only a body that starts like JSON is held
+  // to JSON.
   if (ct.includes('json') && /^\s*[[{]/.test(text))
     return decodeJson(text) ?? malformed('the body is not a JSON object');
+  const boundary = MULTIPART_START.exec(text)?.[1];
+  if (boundary !== undefined) return decodeMultipart(`multipart/form-data; boundary=${boundary}`, raw);
   return decodeJson(text) ?? decodeUrlencoded(text);
 }
+
+/** The opening of a multipart body: a boundary line, then the first part's Content-Disposition. */
+const MULTIPART_START = /^--([\x21-\x7e]{1,70})\r\ncontent-disposition:/i;
 
 function malformed(why: string): never {
   throw new WmxError('2004', `Malformed request body: ${why}`);
@@ -137,9 +147,29 @@ function decodeMultipart(contentType: string, raw: Buffer): Promise<FieldMap> {
     bb.on('field', (name, value) => {
       if (out[name] === undefined) out[name] = value;
     });
-    bb.on('file', (_name, stream) => stream.resume()); // files are not part of the protocol
+    // A part with a filename is still a field to the protocol: HTTP tools and client libraries send
+    // a value as a "file" part (Postman file fields, Guzzle stream contents). Read as UTF-8 text.
+    let pendingFiles = 0;
+    let closed = false;
+    const finish = () => {
+      if (closed && pendingFiles === 0) resolve(out);
+    };
+    bb.on('file', (name, stream) => {
+      pendingFiles++;
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', () => reject(new WmxError('2004', 'Malformed request body: bad multipart data')));
+      stream.on('end', () => {
+        if (out[name] === undefined) out[name] = Buffer.concat(chunks).toString('utf8');
+        pendingFiles--;
+        finish();
+      });
+    });
     bb.on('error', () => reject(new WmxError('2004', 'Malformed request body: bad multipart data')));
-    bb.on('close', () => resolve(out));
+    bb.on('close', () => {
+      closed = true;
+      finish();
+    });
     bb.end(raw);
   });
 }

@@ -31,25 +31,24 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * credentials are read from the body only. Registered in its own scope, which owns body parsing.
  */
 export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps): Promise<void> {
+  // Fastify answers 415 to a Content-Type it cannot parse (`json`, `application/x-www-form-urlencoded
+  // charset=utf-8`, an empty header) before any parser runs. The protocol reads such a body all the
+  // same, as one without a label (PROTOCOL.md section 2: try JSON, then urlencoded).
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.headers['content-type'] !== undefined && req.mediaType === undefined) delete req.headers['content-type'];
+    done();
+  });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: LEGACY_BODY_LIMIT }, (_req, body, done) =>
-    done(null, body),
-  );
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: LEGACY_BODY_LIMIT }, (req, body, done) => {
+    const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+      done(new WmxError('2004', `Malformed request body: Content-Encoding ${encoding} is not supported`), undefined);
+    } else done(null, body);
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(err, req, reply));
 
-  const openBody = JSON.stringify({
-    selectedServer: true,
-    url: `${deps.publicUrl}/init-payment-process`,
-    bank_payment_url: `${deps.publicUrl}/bank-payment-process`,
-  });
-  const checkServer = async (_req: FastifyRequest, reply: FastifyReply) => {
-    const why = deps.reference.current().maintenance;
-    reply.header('cache-control', 'no-store').type(JSON_TYPE);
-    return why === undefined ? openBody : JSON.stringify({ selectedServer: false, statusMsg: why });
-  };
-  app.get('/check-server', LEGACY_SCHEMAS.checkServer, checkServer);
-  app.post('/check-server', LEGACY_SCHEMAS.checkServer, checkServer);
+  await app.register(checkServerRoutes, deps);
 
   /**
    * Authenticated calls run under the per-address limit on failed authentications: an address that
@@ -66,7 +65,7 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
     deps.limits.authAllowed(req.ip);
     let token: string;
     try {
-      ({ token } = await deps.initPayment(fields, req.ip, deps.limits.init));
+      ({ token } = await deps.initPayment(fields, callerAddress(req), deps.limits.init));
     } catch (e) {
       noteFailure(req.ip, e);
       throw e;
@@ -123,6 +122,45 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
     reply.type('text/html; charset=utf-8').header('content-security-policy', ABORT_CSP);
     return renderAbortPage();
   });
+}
+
+/** `check-server` (PROTOCOL.md section 3): no auth, no parameters, any body read and ignored. */
+async function checkServerRoutes(app: FastifyInstance, deps: LegacyRouteDeps): Promise<void> {
+  // Whatever its type or size, a body is read and thrown away (never 2004).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, payload, done) => {
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      done(null, undefined);
+    };
+    payload.on('end', end);
+    payload.on('error', end);
+    payload.resume();
+  });
+
+  const openBody = JSON.stringify({
+    selectedServer: true,
+    url: `${deps.publicUrl}/init-payment-process`,
+    bank_payment_url: `${deps.publicUrl}/bank-payment-process`,
+  });
+  const checkServer = async (_req: FastifyRequest, reply: FastifyReply) => {
+    const why = deps.reference.current().maintenance;
+    reply.header('cache-control', 'no-store').type(JSON_TYPE);
+    return why === undefined ? openBody : JSON.stringify({ selectedServer: false, statusMsg: why });
+  };
+  app.get('/check-server', LEGACY_SCHEMAS.checkServer, checkServer);
+  app.post('/check-server', LEGACY_SCHEMAS.checkServer, checkServer);
+}
+
+/**
+ * The caller's address for `request_ip`: an IPv4 client of a dual-stack listener (`WMX_HOST=::`)
+ * is reported as IPv4 (`::ffff:203.0.113.7` → `203.0.113.7`), as the merchant knows its server.
+ */
+function callerAddress(req: FastifyRequest): string {
+  const ip = req.ip;
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
 function sendError(err: FastifyError | WmxError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
