@@ -8,12 +8,13 @@ import type { PaymentRepo } from '../store/payments.js';
 import type { Authenticator } from './authenticate.js';
 import { sha256Hex } from './crypto.js';
 import type { ReferenceCache } from './reference-cache.js';
+import { expireIfDue } from './expire.js';
 
 export type Fields = Readonly<Record<string, string | undefined>>;
 
 export interface InitPaymentDeps {
   auth: Authenticator;
-  payments: Pick<PaymentRepo, 'insertIfNewRef' | 'byMerchantRef'>;
+  payments: Pick<PaymentRepo, 'insertIfNewRef' | 'liveByMerchantRef' | 'finalize' | 'byToken'>;
   reference: ReferenceCache;
   paymentTtlMs: number;
   now?: () => number;
@@ -184,15 +185,30 @@ export function createInitPayment(deps: InitPaymentDeps) {
       authCode: null,
     };
 
-    if (await deps.payments.insertIfNewRef(payment)) return { token: payment.token };
-
-    // The merchant_ref_id is taken: a retry of the same order gets its token back; anything else is 2008.
-    const existing = await deps.payments.byMerchantRef(merchant.id, payment.merchantRefId);
-    if (existing && existing.fingerprint === fingerprint && t - existing.initAt < IDEMPOTENCY_WINDOW_MS) {
-      return { token: existing.token };
-    }
-    throw new WmxError('2008', undefined, 'merchant_ref_id');
+    return { token: await insertOrReuse(payment, t) };
   };
+
+  /**
+   * A merchant_ref_id names one live payment (pending or approved) at a time. Taken by one: a retry
+   * of the same order within the window gets its token back (no second payment), anything else is
+   * 2008. Free again once its payment was declined, cancelled or expired: a new payment, so a shop
+   * that derives the reference from its order number can let the customer try again.
+   */
+  async function insertOrReuse(payment: Payment, t: number): Promise<string> {
+    for (let tries = 0; ; tries++) {
+      if (await deps.payments.insertIfNewRef(payment)) return payment.token;
+      const live = await deps.payments.liveByMerchantRef(payment.merchantId, payment.merchantRefId);
+      // It ended between the two statements, or is past its expiry and only waits for the sweeper:
+      // end it as a lookup would, and try once more.
+      if (tries === 0 && (live === undefined || (live.status === 'pending' && live.expiresAt <= t))) {
+        if (live) await expireIfDue(deps.payments, live, t);
+        continue;
+      }
+      if (live && live.fingerprint === payment.fingerprint && t - live.initAt < IDEMPOTENCY_WINDOW_MS)
+        return live.token;
+      throw new WmxError('2008', undefined, 'merchant_ref_id');
+    }
+  }
 }
 
 function checkLimits(m: Merchant, amountBdtMinor: bigint): void {

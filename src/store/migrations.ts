@@ -531,6 +531,28 @@ migrations['0009_expiry_sweep'] = {
   },
 };
 
+migrations['0010_live_merchant_ref'] = {
+  async up(db: Kysely<unknown>) {
+    // A merchant_ref_id names one live payment (pending or approved) at a time. Once its payment is
+    // declined, cancelled or expired, the shop may start the same order again under the same
+    // reference (plugins derive it from the order number): a new payment, while the old token keeps
+    // answering its final state. Searches by reference still find every attempt (the plain index).
+    await db.schema
+      .createIndex('payments_merchant_ref_idx')
+      .on('payments')
+      .columns(['merchant_id', 'merchant_ref_id'])
+      .execute();
+    await db.schema.dropIndex('payments_merchant_ref_uq').execute();
+    await db.schema
+      .createIndex('payments_live_ref_uq')
+      .on('payments')
+      .columns(['merchant_id', 'merchant_ref_id'])
+      .unique()
+      .where(sql.ref('status'), 'in', [sql.lit('pending'), sql.lit('approved')])
+      .execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**

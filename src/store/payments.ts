@@ -373,13 +373,20 @@ export interface PaymentOutbox {
   paymentFinal(trx: Kysely<Database>, p: Payment): Promise<void>;
 }
 
+/** The predicate of payments_live_ref_uq (migration 0010), as the conflict target must repeat it. */
+const LIVE_REF_SQL = "status in ('pending', 'approved')";
+const LIVE_REF = sql.raw<SqlBool>(LIVE_REF_SQL);
+
 export function createPaymentRepo(db: Db, outbox?: PaymentOutbox) {
   const k: Kysely<Database> = db.kysely;
   const byTokenQuery = k.selectFrom('payments').selectAll().where('token', '=', '').compile();
   const insertOne = db.sqlite !== undefined ? createSqliteGroupInsert(db) : createPgGroupInsert(db);
 
   return {
-    /** Inserts unless (merchant_id, merchant_ref_id) exists; true when this call inserted the row. */
+    /**
+     * Inserts unless the merchant has a live payment (pending or approved) under the same
+     * merchant_ref_id; true when this call inserted the row.
+     */
     insertIfNewRef(p: Payment): Promise<boolean> {
       return insertOne(fromPayment(p));
     },
@@ -403,12 +410,14 @@ export function createPaymentRepo(db: Db, outbox?: PaymentOutbox) {
         .execute();
       return rows.map(toPayment);
     },
-    async byMerchantRef(merchantId: string, merchantRefId: string): Promise<Payment | undefined> {
+    /** The merchant's live payment (pending or approved) under a merchant_ref_id (payments_live_ref_uq). */
+    async liveByMerchantRef(merchantId: string, merchantRefId: string): Promise<Payment | undefined> {
       const r = await k
         .selectFrom('payments')
         .selectAll()
         .where('merchant_id', '=', merchantId)
         .where('merchant_ref_id', '=', merchantRefId)
+        .where(LIVE_REF)
         .executeTakeFirst();
       return r && toPayment(r);
     },
@@ -587,7 +596,7 @@ function createPgGroupInsert(db: Db): (row: PaymentsTable) => Promise<boolean> {
     const text =
       `insert into payments (${columns.map((c) => `"${c}"`).join(', ')}) ` +
       `select * from unnest(${casts.join(', ')}) ` +
-      'on conflict (merchant_id, merchant_ref_id) do nothing returning token';
+      `on conflict (merchant_id, merchant_ref_id) where ${LIVE_REF_SQL} do nothing returning token`;
     return { text, columns };
   };
   const insert = async (rows: PaymentsTable[]): Promise<Set<string>> => {
@@ -634,7 +643,7 @@ function createSqliteGroupInsert(db: Db): (row: PaymentsTable) => Promise<boolea
     const q = db.kysely
       .insertInto('payments')
       .values(row)
-      .onConflict((oc) => oc.columns(['merchant_id', 'merchant_ref_id']).doNothing())
+      .onConflict((oc) => oc.columns(['merchant_id', 'merchant_ref_id']).where(LIVE_REF).doNothing())
       .compile();
     columns = Object.keys(row) as (keyof PaymentsTable)[];
     stmt = sqlite.prepare(q.sql);

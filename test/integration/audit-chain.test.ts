@@ -111,10 +111,15 @@ for (const dialect of dialects()) {
       // Back to the pre-0008 shape: no hash columns, migration not applied.
       await sql`alter table audit_log drop column hash`.execute(k);
       await sql`alter table audit_log drop column prev_hash`.execute(k);
-      await sql`drop index payments_pending_expiry_idx`.execute(k); // 0009, which comes after
-      await sql`delete from kysely_migration where name in ('0008_hardening', '0009_expiry_sweep')`.execute(k);
+      // 0009 and 0010, which come after.
+      await sql`drop index payments_pending_expiry_idx`.execute(k);
+      await sql`drop index payments_live_ref_uq`.execute(k);
+      await sql`drop index payments_merchant_ref_idx`.execute(k);
+      await sql`create unique index payments_merchant_ref_uq on payments (merchant_id, merchant_ref_id)`.execute(k);
+      const later = ['0008_hardening', '0009_expiry_sweep', '0010_live_merchant_ref'];
+      await sql`delete from kysely_migration where name in (${sql.join(later)})`.execute(k);
       const applied = await migrateToLatest(k, dialect);
-      assert.deepEqual(applied, ['0008_hardening', '0009_expiry_sweep']);
+      assert.deepEqual(applied, later);
       const backfilled = await rows();
       assert.deepEqual(
         backfilled.map((r) => [r.prev_hash, r.hash]),

@@ -441,16 +441,68 @@ for (const dialect of dialects()) {
     });
     after(() => t?.close());
 
-    it('a retry with identical fields within 24 h gets the same token back, even after the payment expired', async () => {
+    const init = (fields: Record<string, string>) => postUrlencoded(`${t.url}/init-payment-process`, fields);
+    const check = (token: string) => postUrlencoded(`${t.url}/check-payment`, { ...credFields(c), token });
+    const pay = async (token: string, card: string) => {
+      const res = await fetch(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'POST',
+        body: new URLSearchParams({ method: 'card', card_number: card, expiry: '12/39', cvv: '123', card_name: 'X' }),
+        redirect: 'manual',
+      });
+      await res.text();
+    };
+
+    it('a retry with identical fields within 24 h gets the same token back once the payment is paid', async () => {
       const fields = initFields(c, { merchant_ref_id: ref() });
-      const first = assertInitOk(await postUrlencoded(`${t.url}/init-payment-process`, fields));
+      const first = assertInitOk(await init(fields));
+      await pay(first, '4111111111111111');
+      assert.equal(assertRecord(await check(first)).txn_status, '1000');
       t.clock.advance(23 * 3_600_000 + 59 * 60_000);
-      assert.equal(assertInitOk(await postUrlencoded(`${t.url}/init-payment-process`, fields)), first);
-      assertError(
-        await postUrlencoded(`${t.url}/init-payment-process`, { ...fields, amount: '10.01' }),
-        '2008',
-        'merchant_ref_id',
-      );
+      assert.equal(assertInitOk(await init(fields)), first);
+      assertError(await init({ ...fields, amount: '10.01' }), '2008', 'merchant_ref_id');
+      // Past the window, the paid reference is never taken again.
+      t.clock.advance(2 * 60_000);
+      assertError(await init(fields), '2008', 'merchant_ref_id');
+    });
+
+    it('after a decline the same merchant_ref_id starts a new payment; the declined token keeps its answer', async () => {
+      const fields = initFields(c, { merchant_ref_id: ref() });
+      const first = assertInitOk(await init(fields));
+      await pay(first, '4000000000009995');
+      const again = assertInitOk(await init(fields));
+      assert.notEqual(again, first);
+      assert.equal(assertRecord(await check(first)).txn_status, '1001');
+      const fresh = assertRecord(await check(again));
+      assert.equal(fresh.txn_status, null);
+      assert.equal(fresh.merchant_ref_id, fields.merchant_ref_id);
+      // The new one is live: a retry gets it back, other fields are 2008 again, and it can be paid.
+      assert.equal(assertInitOk(await init(fields)), again);
+      assertError(await init({ ...fields, amount: '10.01' }), '2008', 'merchant_ref_id');
+      await pay(again, '4111111111111111');
+      assert.equal(assertRecord(await check(again)).txn_status, '1000');
+    });
+
+    it('after a cancellation the same merchant_ref_id starts a new payment, with changed fields too', async () => {
+      const fields = initFields(c, { merchant_ref_id: ref() });
+      const first = assertInitOk(await init(fields));
+      const res = await fetch(`${t.url}/bank-payment-process/${first}/cancel`, { method: 'POST', redirect: 'manual' });
+      await res.text();
+      assert.equal(assertRecord(await check(first)).txn_status, '1009');
+      const again = assertInitOk(await init({ ...fields, amount: '12.50' }));
+      assert.notEqual(again, first);
+      assert.equal(assertRecord(await check(again)).merchant_req_amount, '12.50');
+    });
+
+    it('after expiry the same merchant_ref_id starts a new payment at once, before the sweeper has run', async () => {
+      const fields = initFields(c, { merchant_ref_id: ref() });
+      const first = assertInitOk(await init(fields));
+      t.clock.advance(31 * 60_000); // past the 30-minute time to live; nothing has looked at it
+      const again = assertInitOk(await init(fields));
+      assert.notEqual(again, first);
+      const old = assertRecord(await check(first));
+      assert.equal(old.txn_status, '1009');
+      assert.equal(old.txn_details, 'Expired');
+      assert.equal(assertRecord(await check(again)).txn_status, null);
     });
   });
 }
