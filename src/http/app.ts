@@ -11,7 +11,8 @@ import { demoRoutes } from './demo/routes.js';
 import { siteRoutes } from './site/pages.js';
 import { consoleRoutes } from './console/index.js';
 import { apiRoutes } from './api/index.js';
-import { registerApiDocs } from './api/openapi.js';
+import { registerApiDocPages, registerApiDocument } from './api/openapi.js';
+import { withSecurityHeaders } from './security-headers.js';
 import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox-bank.js';
 import { createAbuseLimits } from '../app/rate-limit.js';
 
@@ -133,23 +134,14 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
     done();
   });
 
-  // Callback style, not async: a promise per response showed in the hot endpoints' profile.
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
-    done(null, payload);
-  });
-
-  await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/assets/', maxAge: '1h', index: false });
-
   // Before every documented route: the OpenAPI document collects routes as they are registered.
-  await registerApiDocs(app, { publicUrl: gw.config.publicUrl });
+  await registerApiDocument(app, { publicUrl: gw.config.publicUrl });
 
   // Abuse limits live per app (per process) and run on the wall clock, not gw.now: they meter real
   // request rates, and a test's frozen clock must not freeze their refill.
   const limits = createAbuseLimits(gw.config);
 
+  // The legacy endpoints set the security headers in their own handlers (see withSecurityHeaders).
   await app.register(legacyRoutes, {
     limits,
     publicUrl: gw.config.publicUrl,
@@ -158,6 +150,28 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
     checkPayment: gw.checkPayment,
     formatTime: gw.formatTime,
   });
+
+  await app.register(async (site) => {
+    // Callback style, not async: a promise per response showed in the profiles.
+    site.addHook('onSend', (_req, reply, payload, done) => {
+      withSecurityHeaders(reply);
+      done(null, payload);
+    });
+    await registerSiteScopes(site, gw, opts, limits);
+  });
+
+  return app;
+}
+
+/** Pages, assets, API docs and the JSON API: every surface but the legacy endpoints. */
+async function registerSiteScopes(
+  app: FastifyInstance,
+  gw: Gateway,
+  opts: HttpOptions,
+  limits: ReturnType<typeof createAbuseLimits>,
+): Promise<void> {
+  await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/assets/', maxAge: '1h', index: false });
+  await registerApiDocPages(app);
 
   const instruments = SANDBOX_INSTRUMENTS.map((i) => ({ instrument: i.instrument, outcome: i.outcome }));
   await app.register(checkoutRoutes, {
@@ -196,6 +210,4 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
     instruments,
     codes: INSTRUMENT_CODES,
   });
-
-  return app;
 }

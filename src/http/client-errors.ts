@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { withSecurityHeaders } from './security-headers.js';
 
 /**
  * Answers for requests Fastify refuses before any route's own handler runs (unparseable or unsupported
@@ -22,7 +23,7 @@ function clientStatus(err: Partial<FastifyError>): number | undefined {
 }
 
 function page(reply: FastifyReply, status: number, text: string): FastifyReply {
-  return reply
+  return withSecurityHeaders(reply)
     .code(status)
     .header('content-security-policy', PAGE_CSP)
     .header('cache-control', 'no-store')
@@ -54,6 +55,7 @@ export function rootErrorHandler(err: FastifyError, req: FastifyRequest, reply: 
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const status = clientStatus(err) ?? 400;
   const path = routedPath(req);
+  withSecurityHeaders(reply); // the root's answers get no onSend hook (app.ts)
   if (path.startsWith('/api/')) {
     void reply
       .code(status)
@@ -84,6 +86,7 @@ const LEGACY_METHODS: Readonly<Record<string, string>> = {
  */
 export function rootNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const path = routedPath(req);
+  withSecurityHeaders(reply); // the root's answers get no onSend hook (app.ts)
   const json = 'application/json; charset=utf-8';
   const allowed = Object.hasOwn(LEGACY_METHODS, path) ? LEGACY_METHODS[path] : undefined;
   if (allowed !== undefined) {

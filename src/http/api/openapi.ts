@@ -54,11 +54,11 @@ function relaxOptionalBodies<D extends { paths?: object }>(doc: D): D {
 }
 
 /**
- * Registers @fastify/swagger (the OpenAPI 3.1 document, built from the route schemas) and Swagger UI
- * at /docs. Call it before any documented route is registered: the document collects routes as
- * they are added. Only tagged routes are documented (pages and assets are not API).
+ * Registers @fastify/swagger: the OpenAPI 3.1 document, built from the route schemas. Call it at the
+ * root before any documented route is registered: the document collects routes as they are added,
+ * in every scope. Only tagged routes are documented (pages and assets are not API).
  */
-export async function registerApiDocs(app: FastifyInstance, opts: { publicUrl: string }): Promise<void> {
+export async function registerApiDocument(app: FastifyInstance, opts: { publicUrl: string }): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -95,7 +95,10 @@ export async function registerApiDocs(app: FastifyInstance, opts: { publicUrl: s
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
   });
+}
 
+/** Swagger UI at /docs, over the document registerApiDocument built. */
+export async function registerApiDocPages(app: FastifyInstance): Promise<void> {
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
     staticCSP: DOCS_CSP,

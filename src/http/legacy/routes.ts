@@ -11,6 +11,7 @@ import { decodeLegacyBody } from './body.js';
 import { serializeCheckPayment, serializeError, serializeInitSuccess, toCheckPaymentRecord } from './wire.js';
 import { ABORT_CSP, renderAbortPage } from './abort-page.js';
 import { LEGACY_SCHEMAS } from './docs.js';
+import { withSecurityHeaders } from '../security-headers.js';
 
 export interface LegacyRouteDeps {
   publicUrl: string;
@@ -70,13 +71,13 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
       noteFailure(req.ip, e);
       throw e;
     }
-    reply.type(JSON_TYPE);
+    withSecurityHeaders(reply).type(JSON_TYPE);
     return serializeInitSuccess({ statusCode: '1000', statusMsg: 'Success', token });
   });
 
   const rendered = new WeakMap<PaymentRecordView, string>();
   const render = (reply: FastifyReply, view: PaymentRecordView): string => {
-    reply.type(JSON_TYPE);
+    withSecurityHeaders(reply).type(JSON_TYPE);
     // The store hands out the same view object while the record is unchanged (see recordView).
     let body = rendered.get(view);
     if (body === undefined) {
@@ -114,12 +115,12 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
   app.get('/get-emi-bank-list', LEGACY_SCHEMAS.emiBanks, async (_req, reply) => {
     const emiBankList: Record<string, string> = {};
     for (const b of deps.reference.current().emiBanks) emiBankList[b.key] = b.name;
-    reply.type(JSON_TYPE);
+    withSecurityHeaders(reply).type(JSON_TYPE);
     return JSON.stringify({ emiBankList });
   });
 
   app.get('/abort', LEGACY_SCHEMAS.abort, async (_req, reply) => {
-    reply.type('text/html; charset=utf-8').header('content-security-policy', ABORT_CSP);
+    withSecurityHeaders(reply).type('text/html; charset=utf-8').header('content-security-policy', ABORT_CSP);
     return renderAbortPage();
   });
 }
@@ -147,7 +148,7 @@ async function checkServerRoutes(app: FastifyInstance, deps: LegacyRouteDeps): P
   });
   const checkServer = async (_req: FastifyRequest, reply: FastifyReply) => {
     const why = deps.reference.current().maintenance;
-    reply.header('cache-control', 'no-store').type(JSON_TYPE);
+    withSecurityHeaders(reply).header('cache-control', 'no-store').type(JSON_TYPE);
     return why === undefined ? openBody : JSON.stringify({ selectedServer: false, statusMsg: why });
   };
   app.get('/check-server', LEGACY_SCHEMAS.checkServer, checkServer);
@@ -164,7 +165,7 @@ function callerAddress(req: FastifyRequest): string {
 }
 
 function sendError(err: FastifyError | WmxError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  reply.code(200).type(JSON_TYPE);
+  withSecurityHeaders(reply).code(200).type(JSON_TYPE);
   // Legacy clients only read the body; Retry-After is for clients and proxies that honour it.
   if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
   if (err instanceof WmxError) {
