@@ -84,7 +84,12 @@ describe('browser: checkout flows', { skip: browserSkipReason() }, () => {
         const token = await newToken(t, c, sink);
         const release = await holdCallbacks(page);
         await openCheckout(page, t, token, 'someuser');
-        await payWithCard(page, VISA);
+        // Typed as some customers do: Bangla digits, and the expiry year in full.
+        const fullYear = `12/${new Date().getUTCFullYear() + 5}`;
+        await fillCard(page, { number: '৪১১১ ১১১১ ১১১১ ১১১১', expiry: fullYear });
+        assert.equal(await field(page, 'Card number').inputValue(), '4111 1111 1111 1111');
+        assert.equal(await field(page, 'Expiry').inputValue(), fullYear, 'a 4-digit year is kept whole');
+        await button(page, 'Pay').click();
         await resultText(page, 'Payment successful');
         release();
         const [cb] = await callbacksFor(sink, token);

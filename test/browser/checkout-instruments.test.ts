@@ -234,7 +234,7 @@ describe('browser: every sandbox instrument, end to end', { skip: browserSkipRea
         await enterOtp(page, '000000');
         await page.getByText('2 tries left.').waitFor();
         await enterOtp(page, '111111');
-        await page.getByText('1 tries left.').waitFor();
+        await page.getByText('1 try left.').waitFor();
         await assertRecord(t, c, token, { txn_status: null, txn_details: 'Awaiting payment' });
         await enterOtp(page, '222222');
         await resultText(page, 'Payment declined');
@@ -312,7 +312,7 @@ describe('browser: every sandbox instrument, end to end', { skip: browserSkipRea
         await field(page, 'Wallet number').fill('01700000001');
         await field(page, 'PIN').fill('9999');
         await button(page, 'Pay').click();
-        await page.getByText('Wrong PIN 2 tries left.').waitFor();
+        await page.getByText('Wrong PIN. 2 tries left.').waitFor();
         await assertRecord(t, c, token, { txn_status: null, txn_details: 'Awaiting payment' });
         // The wallet form is shown again with the provider and number kept and the PIN emptied.
         assert.equal(await field(page, 'Wallet provider').inputValue(), 'nagad');
@@ -361,7 +361,7 @@ describe('browser: every sandbox instrument, end to end', { skip: browserSkipRea
         await field(page, 'Username').fill('sandbox');
         await field(page, 'Password').fill('wrong');
         await button(page, 'Pay').click();
-        await page.getByText('Wrong username or password 2 tries left.').waitFor();
+        await page.getByText('Wrong username or password. 2 tries left.').waitFor();
         assert.equal(await field(page, 'Username').inputValue(), 'sandbox');
         await field(page, 'Password').fill('sandbox');
         await button(page, 'Pay').click();

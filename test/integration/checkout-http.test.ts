@@ -90,6 +90,17 @@ for (const dialect of dialects()) {
       assert.match(unknown.text, /Payment not found/);
       const malformed = await page(`${t.url}/bank-payment-process/not-a-token`);
       assert.equal(malformed.status, 404);
+      // No token at all, or more path than a token and its extra segment: the same HTML page.
+      for (const path of [
+        '/bank-payment-process',
+        '/bank-payment-process/',
+        `/bank-payment-process/${'0'.repeat(40)}/a/b`,
+      ]) {
+        const res = await page(`${t.url}${path}`);
+        assert.equal(res.status, 404, path);
+        assert.match(res.headers.get('content-type') ?? '', /^text\/html/, path);
+        assert.match(res.text, /Payment not found/, path);
+      }
     });
 
     it('pays with a card without JavaScript and posts the signed result to callback_url verbatim', async () => {
@@ -156,7 +167,7 @@ for (const dialect of dialects()) {
         ...CARD,
         card_number: '4111 1111 1111 1112',
       });
-      assert.equal(luhn.status, 422);
+      assert.equal(luhn.status, 200); // a page to correct, not an HTTP error a WebView SDK would read as failure
       assert.match(luhn.text, /This card number is not valid/);
       assert.match(luhn.text, /value="4111 1111 1111 1112"/); // kept for correction
       assert.ok(!luhn.text.includes('value="739"'), 'the CVV is never echoed back');
@@ -178,8 +189,13 @@ for (const dialect of dialects()) {
         card_number: '4000 0000 0000 9995',
       });
       assert.match(r.text, /Payment declined/);
+      assert.match(r.text, /Declined: insufficient funds/);
       const data = JSON.parse(callbackForm(r.text).fields.merchant_txn_data!) as Record<string, string>;
       assert.equal(data.txn_status, '1001');
+      // The finished page in Bangla says why in Bangla; the wire keeps the English text.
+      const bn = await page(`${t.url}/bank-payment-process/${token}?lang=bn`);
+      assert.match(bn.text, /প্রত্যাখ্যাত: অ্যাকাউন্টে যথেষ্ট টাকা নেই/);
+      assert.doesNotMatch(bn.text, /Declined: insufficient funds/);
       const check = await checkPayment(t, c, token);
       assert.equal(check.json.txn_status, '1001');
       assert.equal(check.json.txn_details, 'Declined: insufficient funds');
@@ -207,6 +223,8 @@ for (const dialect of dialects()) {
       assert.equal(shown.status, 200);
       assert.match(shown.text, /Payment is not available/);
       assert.doesNotMatch(shown.text, /name="card_number"/);
+      // Not a dead end: the customer can go back to the shop.
+      assert.match(shown.text, new RegExp(`<form method="post" action="/bank-payment-process/${token}/cancel"`));
       const paid = await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD });
       assert.match(paid.text, /Payment is not available/);
       const row = await t.gw.payments.byToken(token);
@@ -227,9 +245,18 @@ for (const dialect of dialects()) {
         card_number: '4000 0000 0000 3220',
       });
       assert.match(step.text, /<label for="otp">One-time password<\/label>/);
+      // The prompt names the card in the page's words, once; the amounts are what is charged.
+      assert.match(step.text, /Enter the one-time password sent for VISA-Sandbox Bank 400000\*{6}3220\./);
+      assert.doesNotMatch(step.text, /sent for Enter/);
+      assert.equal(step.text.split('Sandbox OTP: 123456').length - 1, 1);
+      assert.match(step.text, /Charged<\/dt><dd>10\.00 BDT/);
       const wrong = await postPage(`${t.url}/bank-payment-process/${ok}/verify`, { otp: '000000' });
-      assert.match(wrong.text, /2 tries left/);
-      const right = await postPage(`${t.url}/bank-payment-process/${ok}/verify`, { otp: '123456' });
+      assert.match(wrong.text, /Wrong one-time password\. 2 tries left\./);
+      const bn = await postPage(`${t.url}/bank-payment-process/${ok}/verify`, { otp: '000001', lang: 'bn' });
+      assert.match(bn.text, /ওয়ান-টাইম পাসওয়ার্ড সঠিক নয়। আর ১ বার চেষ্টা করা যাবে।/);
+      assert.doesNotMatch(bn.text, /Enter the one-time password/);
+      // Bangla digits from a Bangla keyboard are the same code.
+      const right = await postPage(`${t.url}/bank-payment-process/${ok}/verify`, { otp: '১২৩৪৫৬' });
       assert.match(right.text, /Payment successful/);
       assert.equal((await checkPayment(t, c, ok)).json.txn_status, '1000');
 
@@ -251,7 +278,7 @@ for (const dialect of dialects()) {
         method: 'mobile_wallet',
         provider: 'bkash',
         wallet_number: '01700000001',
-        pin: '12121',
+        pin: '১২১২১', // Bangla digits: 12121
       });
       assert.match(pin.text, /One-time password/);
       await postPage(`${t.url}/bank-payment-process/${w}/verify`, { otp: '123456' });
@@ -278,6 +305,17 @@ for (const dialect of dialects()) {
     });
 
     it('applies EMI chosen on the page: surcharge on top, paid by the customer', async () => {
+      const otp = await newToken({ amount: '1000' });
+      const step = await postPage(`${t.url}/bank-payment-process/${otp}/pay`, {
+        method: 'card',
+        ...CARD,
+        card_number: '4000 0000 0000 3220',
+        emi_period: '12',
+        emi_bank: 'dbbl',
+      });
+      assert.match(step.text, /Amount to pay<\/dt><dd class="amount">1000\.00 BDT/);
+      assert.match(step.text, /Charged<\/dt><dd>1075\.00 BDT/); // with the 12-month surcharge
+
       const token = await newToken({ amount: '1000' });
       const shown = await page(`${t.url}/bank-payment-process/${token}`);
       assert.match(shown.text, /6 months: 4\.50% surcharge, \+45\.00 BDT, 1045\.00 BDT in all/);
@@ -346,6 +384,26 @@ for (const dialect of dialects()) {
       const check = await checkPayment(t, c, token);
       assert.equal(check.json.txn_status, '1009');
       assert.equal(check.json.txn_details, 'Expired');
+    });
+
+    it('shows every line of the order, and says so when it does not add up to the amount to pay', async () => {
+      const token = await newToken({
+        product_desc: '{1xShirt[500]=[500]}+{tax:50}+{shipping rate:60}-{discount amount:10}=600.00',
+        amount: '600',
+      });
+      const shown = await page(`${t.url}/bank-payment-process/${token}`);
+      assert.match(shown.text, /<th scope="row" colspan="3">tax<\/th><td>50\.00<\/td>/);
+      assert.doesNotMatch(shown.text, /does not add up/);
+      const off = await newToken({ product_desc: '{1xShirt[10]=[10]}=10.00', amount: '99' });
+      assert.match((await page(`${t.url}/bank-payment-process/${off}`)).text, /does not add up to the amount to pay/);
+    });
+
+    it('shows the EMI surcharge asked for at init on the card form only, where it applies', async () => {
+      const token = await newToken({ amount: '1000', extra_json: '{"emi_period":"6","emi_selected_bank":"dbbl"}' });
+      assert.match((await page(`${t.url}/bank-payment-process/${token}`)).text, /<dt>EMI<\/dt><dd>\+45\.00 BDT/);
+      const wallet = await page(`${t.url}/bank-payment-process/${token}?method=mobile_wallet`);
+      assert.doesNotMatch(wallet.text, /<dt>EMI<\/dt>/);
+      assert.doesNotMatch(wallet.text, /Card details go straight to the bank/);
     });
 
     it('shows Bangla when asked, by the switch or by Accept-Language', async () => {

@@ -1,5 +1,5 @@
 import { EMI_RATES_BPS } from '../../domain/emi.js';
-import { normaliseWalletNumber, validateCardForm } from '../../domain/card.js';
+import { asciiDigits, normaliseWalletNumber, validateCardForm } from '../../domain/card.js';
 import type { PaymentMethod } from '../../domain/payment.js';
 import type { Instrument } from '../../acquirers/port.js';
 import type { EmiChoice } from '../../app/pay.js';
@@ -84,7 +84,7 @@ export function readInstrument(
     const provider = PROVIDERS.find((p) => p === str('provider', 16)) ?? 'bkash';
     const values = { provider, wallet_number: str('wallet_number', 20) };
     const walletNumber = normaliseWalletNumber(values.wallet_number);
-    const pin = str('pin', 16);
+    const pin = asciiDigits(str('pin', 16)); // Bangla digits from a Bangla keyboard count too
     if (!walletNumber) errors.wallet_number = values.wallet_number === '' ? t('errRequired') : t('errWallet');
     if (!/^\d{4,8}$/.test(pin)) errors.pin = t('errPin');
     if (!walletNumber || Object.keys(errors).length > 0) return { ok: false, values, errors };

@@ -35,7 +35,11 @@ const en = {
   password: 'Password',
   otp: 'One-time password',
   otpPrompt: 'Enter the one-time password sent for {what}.',
+  otpPromptPlain: 'Enter the one-time password the bank sent you.',
   triesLeft: '{n} tries left.',
+  triesLeftOne: '1 try left.',
+  charged: 'Charged',
+  orderMismatch: 'The shop’s order summary does not add up to the amount to pay; the amount to pay is what is charged.',
   pay: 'Pay',
   cancel: 'Cancel',
   verify: 'Verify',
@@ -120,7 +124,11 @@ const bn: Record<MessageKey, string> = {
   password: 'পাসওয়ার্ড',
   otp: 'ওয়ান-টাইম পাসওয়ার্ড',
   otpPrompt: '{what}-এর জন্য পাঠানো ওয়ান-টাইম পাসওয়ার্ডটি লিখুন।',
+  otpPromptPlain: 'ব্যাংকের পাঠানো ওয়ান-টাইম পাসওয়ার্ডটি লিখুন।',
   triesLeft: 'আর {n} বার চেষ্টা করা যাবে।',
+  triesLeftOne: 'আর ১ বার চেষ্টা করা যাবে।',
+  charged: 'কাটা হবে',
+  orderMismatch: 'দোকানের অর্ডারের হিসাব পরিশোধযোগ্য অর্থের সাথে মেলে না; পরিশোধযোগ্য অর্থই কাটা হবে।',
   pay: 'পরিশোধ করুন',
   cancel: 'বাতিল করুন',
   verify: 'যাচাই করুন',
@@ -168,6 +176,32 @@ const bn: Record<MessageKey, string> = {
 };
 
 const DICTS: Record<Lang, Record<MessageKey, string>> = { en, bn };
+
+/**
+ * What banks, wallets and the gateway say (txn_details, a retry's reason) is English on the wire
+ * (check-payment, callbacks); on a Bangla page the known texts are shown in Bangla. An unknown text
+ * is shown as it is.
+ */
+const BANK_TEXTS_BN: Readonly<Record<string, string>> = {
+  Declined: 'প্রত্যাখ্যাত',
+  'Declined: insufficient funds': 'প্রত্যাখ্যাত: অ্যাকাউন্টে যথেষ্ট টাকা নেই',
+  'Declined: insufficient balance': 'প্রত্যাখ্যাত: ওয়ালেটে যথেষ্ট ব্যালান্স নেই',
+  'Declined: expired card': 'প্রত্যাখ্যাত: কার্ডের মেয়াদ শেষ',
+  'Declined: incorrect CVV': 'প্রত্যাখ্যাত: সিভিভি সঠিক নয়',
+  'Declined: invalid card number': 'প্রত্যাখ্যাত: কার্ড নম্বর সঠিক নয়',
+  'Declined: wallet not registered': 'প্রত্যাখ্যাত: এই নম্বরে কোনো ওয়ালেট নিবন্ধিত নেই',
+  'Declined: authentication failed': 'প্রত্যাখ্যাত: যাচাই ব্যর্থ হয়েছে',
+  'Declined: too many wrong attempts': 'প্রত্যাখ্যাত: অনেকবার ভুল তথ্য দেওয়া হয়েছে',
+  'Cancelled by customer': 'গ্রাহক বাতিল করেছেন',
+  Expired: 'মেয়াদ শেষ',
+  'Wrong PIN': 'পিন সঠিক নয়',
+  'Wrong one-time password': 'ওয়ান-টাইম পাসওয়ার্ড সঠিক নয়',
+  'Wrong username or password': 'ইউজারনেম বা পাসওয়ার্ড সঠিক নয়',
+};
+
+export function bankText(lang: Lang, text: string): string {
+  return (lang === 'bn' ? BANK_TEXTS_BN[text] : undefined) ?? text;
+}
 
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 

@@ -2,7 +2,7 @@ import { formatMinor, formatRate, formatBps } from '../../domain/money.js';
 import type { Payment, PaymentMethod } from '../../domain/payment.js';
 import type { ParsedOrder } from '../../domain/product-desc.js';
 import { html, type Html } from '../html.js';
-import type { Lang, Translate } from './i18n.js';
+import { bankText, type Lang, type Translate } from './i18n.js';
 import { layout } from './layout.js';
 
 export interface PageContext {
@@ -86,9 +86,11 @@ function orderSummary(ctx: PageContext, v: CheckoutView): Html {
       )}</tbody>
 <tfoot>
 <tr><th scope="row" colspan="3">${t('shipping')}</th><td>${o.shipping}</td></tr>
+${o.charges.map((ch) => html`<tr><th scope="row" colspan="3">${ch.label}</th><td>${ch.amount}</td></tr>`)}
 <tr><th scope="row" colspan="3">${t('discount')}</th><td>−${o.discount}</td></tr>
 <tr><th scope="row" colspan="3">${t('total')}</th><td>${o.total}</td></tr>
-</tfoot></table>`
+</tfoot></table>
+${o.consistent && o.total === formatMinor(p.amountMinor) ? '' : html`<p class="notice">${t('orderMismatch')}</p>`}`
     : html`<p class="desc">${p.productDesc}</p>`;
   return html`<section class="order" aria-labelledby="order-h">
 <h1 id="order-h">${t('payTo', { merchant: v.merchantName })}</h1>
@@ -101,7 +103,7 @@ ${
     ? ''
     : html`<dt>${t('inBdt')}</dt><dd>${formatMinor(p.amountBdtMinor)} BDT <small>(${t('rateNote', { rate: formatRate(p.rateScaled), currency: p.currency })})</small></dd>`
 }
-${p.emiChargeMinor > 0n ? html`<dt>EMI</dt><dd>+${formatMinor(p.emiChargeMinor)} BDT</dd>` : ''}
+${p.emiChargeMinor > 0n && v.method === 'card' ? html`<dt>EMI</dt><dd>+${formatMinor(p.emiChargeMinor)} BDT</dd>` : ''}
 </dl>
 </section>`;
 }
@@ -217,7 +219,7 @@ ${fields}
 <button type="submit" class="primary">${t('pay')}</button>
 </form>
 ${cancelForm(ctx)}
-<p class="muted small">${t('secured')}</p>
+${v.method === 'card' ? html`<p class="muted small">${t('secured')}</p>` : ''}
 ${instrumentsTable(ctx, v)}`;
   return layout(
     {
@@ -233,15 +235,28 @@ ${instrumentsTable(ctx, v)}`;
 
 export function otpPage(
   ctx: PageContext,
-  v: { merchantName: string; payment: Payment; what: string; error?: string | undefined; notice?: string | undefined },
+  v: {
+    merchantName: string;
+    payment: Payment;
+    /** The instrument the code was sent for (`VISA 400000******3220`); empty when unknown. */
+    what: string;
+    /** What this payment charges in BDT, the chosen EMI surcharge included. */
+    chargedBdtMinor: bigint;
+    error?: string | undefined;
+    notice?: string | undefined;
+  },
 ): string {
   const { t } = ctx;
   const err = v.error;
+  const p = v.payment;
   const body = html`<section class="order"><h1>${t('payTo', { merchant: v.merchantName })}</h1>
-<p class="amount">${formatMinor(v.payment.amountMinor)} ${v.payment.currency}</p></section>
+<dl class="amounts">
+<dt>${t('amountToPay')}</dt><dd class="amount">${formatMinor(p.amountMinor)} ${p.currency}</dd>
+<dt>${t('charged')}</dt><dd>${formatMinor(v.chargedBdtMinor)} BDT</dd>
+</dl></section>
 <form method="post" action="${actionBase(ctx)}/verify" class="pay" novalidate data-once>
 ${hidden(ctx)}
-<p>${t('otpPrompt', { what: v.what })}</p>
+<p>${v.what === '' ? t('otpPromptPlain') : t('otpPrompt', { what: v.what })}</p>
 ${v.notice ? html`<p class="notice" role="alert">${v.notice}</p>` : ''}
 ${field(
   'otp',
@@ -282,10 +297,10 @@ export function resultPage(ctx: PageContext, v: ResultView): string {
     p.status === 'approved'
       ? [t('paid'), `${formatMinor(p.bankAmountMinor)} BDT · ${p.paymentCard ?? ''} ${p.cardDetails ?? ''}`]
       : p.status === 'declined'
-        ? [t('declined'), /timeout/i.test(p.txnDetails) ? t('timeoutText') : p.txnDetails]
+        ? [t('declined'), /timeout/i.test(p.txnDetails) ? t('timeoutText') : bankText(ctx.lang, p.txnDetails)]
         : p.status === 'expired'
           ? [t('expired'), t('expiredText')]
-          : [t('cancelled'), p.txnDetails];
+          : [t('cancelled'), bankText(ctx.lang, p.txnDetails)];
   const body = html`<section class="result result-${p.status}" aria-live="polite">
 <h1>${heading}</h1>
 <p>${text}</p>
@@ -303,8 +318,9 @@ export function messagePage(
   ctx: Pick<PageContext, 'lang' | 't'>,
   heading: string,
   text: string,
-  refresh?: { seconds: number; url: string },
+  opts: { refresh?: { seconds: number; url: string }; cancel?: PageContext } = {},
 ): string {
+  const { refresh, cancel } = opts;
   return layout(
     {
       lang: ctx.lang,
@@ -312,6 +328,7 @@ export function messagePage(
       title: heading,
       ...(refresh ? { refreshSeconds: refresh.seconds, refreshUrl: refresh.url } : {}),
     },
-    html`<section class="message"><h1>${heading}</h1><p>${text}</p></section>`,
+    // With `cancel`, a way back to the shop: cancelling sends the customer there with the result.
+    html`<section class="message"><h1>${heading}</h1><p>${text}</p>${cancel ? cancelForm(cancel) : ''}</section>`,
   );
 }

@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EMI_RATES_BPS, EMI_PERIODS } from '../../domain/emi.js';
 import { TOKEN_RE } from '../../domain/ids.js';
+import { asciiDigits } from '../../domain/card.js';
 import type { Merchant } from '../../domain/merchant.js';
 import { percentOf } from '../../domain/money.js';
 import type { Payment, PaymentMethod } from '../../domain/payment.js';
@@ -10,7 +11,7 @@ import type { Instrument } from '../../acquirers/port.js';
 import type { EmiChoice, PayResult } from '../../app/pay.js';
 import { callbackFields } from '../../app/callback.js';
 import { checkoutPage, messagePage, otpPage, resultPage, type CheckoutView, type PageContext } from './pages.js';
-import { pickLang, translator, type Translate } from './i18n.js';
+import { bankText, pickLang, translator, type Translate } from './i18n.js';
 import { readInstrument } from './forms.js';
 import { retryAfterSeconds, type AbuseLimits } from '../../app/rate-limit.js';
 
@@ -122,7 +123,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     }
     if (merchant.status !== 'active') {
       // Suspended since the payment began: no form to fill in, as paying would be refused.
-      return send(reply, 200, messagePage(ctx, t('unavailable'), t('unavailableText')));
+      return send(reply, 200, messagePage(ctx, t('unavailable'), t('unavailableText'), { cancel: ctx }));
     }
     if (p.processingUntil !== null && p.processingUntil > deps.now()) {
       // Refresh to the payment page itself (in the customer's language): this page may be the answer
@@ -130,7 +131,9 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       return send(
         reply,
         200,
-        messagePage(ctx, t('busy'), t('busyText'), { seconds: 2, url: withLangQuery(ctx.basePath, ctx.lang) }),
+        messagePage(ctx, t('busy'), t('busyText'), {
+          refresh: { seconds: 2, url: withLangQuery(ctx.basePath, ctx.lang) },
+        }),
       );
     }
     if (p.challengeRef !== null) {
@@ -140,7 +143,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
         otpPage(ctx, {
           merchantName: merchant.name,
           payment: p,
-          what: challengeWhat(p),
+          ...challengeView(p),
           error: opts.otpError,
           notice: opts.notice,
         }),
@@ -159,7 +162,9 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       notice: opts.notice,
       instruments: sandbox ? deps.instruments : [],
     };
-    return send(reply, opts.errors && Object.keys(opts.errors).length > 0 ? 422 : 200, checkoutPage(ctx, view));
+    // A form to correct is still a page that worked (200): WebView SDKs take an HTTP error on the
+    // main frame for a failed payment and would close the page over a typo.
+    return send(reply, 200, checkoutPage(ctx, view));
   }
 
   async function show(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
@@ -171,15 +176,25 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
   }
   app.get('/bank-payment-process/:token', show);
   app.get('/bank-payment-process/:token/:extra', show);
+  // No token, or more path than a token and its extra segment: the same "payment not found" page.
+  app.get('/bank-payment-process', notFound);
+  app.get('/bank-payment-process/:token/:extra/*', notFound);
 
-  /** Answers 429 with Retry-After when this address has spent its wrong tries; else undefined. */
+  /**
+   * When this address has spent its wrong tries: a page saying how long to wait, with Retry-After and
+   * a way back to the shop (HTTP 200, for the WebView SDKs as above); else undefined.
+   */
   function tooManyTries(req: FastifyRequest, reply: FastifyReply, token: string, extra: string | null) {
     const waitMs = deps.payTries.payTryWaitMs(req.ip);
     if (waitMs === 0) return undefined;
     const seconds = retryAfterSeconds(waitMs);
     const ctx = context(req, token, extra, false);
     reply.header('retry-after', String(seconds));
-    return send(reply, 429, messagePage(ctx, ctx.t('tooManyTries'), ctx.t('tooManyTriesText', { n: seconds })));
+    return send(
+      reply,
+      200,
+      messagePage(ctx, ctx.t('tooManyTries'), ctx.t('tooManyTriesText', { n: seconds }), { cancel: ctx }),
+    );
   }
 
   /** A wrong secret was entered (or the last wrong one declined the payment): counts against the address. */
@@ -202,7 +217,8 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     values?: Record<string, string>,
   ) {
     if (!r) return notFound(req, reply);
-    const t = context(req, r.payment.token, extra, false).t;
+    const ctx = context(req, r.payment.token, extra, false);
+    const t = ctx.t;
     switch (r.kind) {
       case 'final':
       case 'challenge':
@@ -210,13 +226,11 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       case 'busy':
         return renderState(req, reply, r.payment, extra);
       case 'unavailable':
-        return send(
-          reply,
-          200,
-          messagePage(context(req, r.payment.token, extra, false), t('unavailable'), t('unavailableText')),
-        );
+        return send(reply, 200, messagePage(ctx, t('unavailable'), t('unavailableText'), { cancel: ctx }));
       case 'retry': {
-        const notice = `${r.message} ${t('triesLeft', { n: r.attemptsLeft })}`;
+        const left = r.attemptsLeft === 1 ? t('triesLeftOne') : t('triesLeft', { n: r.attemptsLeft });
+        const stop = ctx.lang === 'bn' ? '।' : '.';
+        const notice = `${bankText(ctx.lang, r.message).replace(/[^.!?।]$/, `$&${stop}`)} ${left}`;
         if (r.field === 'otp') return renderState(req, reply, r.payment, extra, { otpError: notice });
         // Keep what the customer typed (never a PIN or password) so only the wrong part is re-entered.
         return renderState(req, reply, r.payment, extra, {
@@ -259,7 +273,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     if (!TOKEN_RE.test(token)) return notFound(req, reply);
     const body = formBody(req.body);
     const extra = extraOf(body);
-    const otp = (body.otp ?? '').trim();
+    const otp = asciiDigits(body.otp ?? '').trim(); // Bangla digits from a Bangla keyboard count too
     if (!/^\d{4,8}$/.test(otp)) {
       const p = await deps.load(token);
       if (!p) return notFound(req, reply);
@@ -284,16 +298,23 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
 
 const withLangQuery = (path: string, lang: string) => `${path}?lang=${lang}`;
 
-function challengeWhat(p: Payment): string {
+/**
+ * What the OTP page says about an open challenge: the instrument the code was sent for, in the
+ * page's own words (the bank's English hint sentence is not shown), and what will be charged in BDT
+ * with the EMI the customer chose.
+ */
+function challengeView(p: Payment): { what: string; chargedBdtMinor: bigint } {
+  let st: { info?: { label?: string; masked?: string | null }; emi?: { period?: number } | null } = {};
   try {
-    const st = JSON.parse(p.challengeInfo ?? '{}') as {
-      info?: { label?: string; masked?: string | null };
-      hint?: string;
-    };
-    return st.hint || [st.info?.label, st.info?.masked].filter(Boolean).join(' ');
+    st = JSON.parse(p.challengeInfo ?? '{}') as typeof st;
   } catch {
-    return '';
+    // written by the pay use case; an unreadable one shows the plain prompt
   }
+  const emiBps = st.emi?.period !== undefined ? (EMI_RATES_BPS[st.emi.period] ?? 0) : 0;
+  return {
+    what: [st.info?.label, st.info?.masked].filter(Boolean).join(' '),
+    chargedBdtMinor: p.amountBdtMinor + percentOf(p.amountBdtMinor, emiBps) - p.discountMinor,
+  };
 }
 
 /**
