@@ -12,7 +12,7 @@ import { checkPayment, dialects, initPayment, postForm, startGateway, type TestG
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function postPage(url: string, fields: Record<string, string>) {
-  return fetch(url, { method: 'POST', redirect: 'manual', body: new URLSearchParams(fields) }).then(async (res) => ({
+  return fetch(url, { method: 'POST', redirect: 'follow', body: new URLSearchParams(fields) }).then(async (res) => ({
     status: res.status,
     headers: res.headers,
     text: await res.text(),

@@ -19,8 +19,9 @@ async function page(url: string, init?: RequestInit) {
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
+/** A form post as a browser makes it: a redirect (303 to the payment page) is followed with a GET. */
 function postPage(url: string, fields: Record<string, string>) {
-  return page(url, { method: 'POST', body: new URLSearchParams(fields) });
+  return page(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'follow' });
 }
 
 /** The hidden inputs of the form that goes to the merchant (HTML-unescaped). */
@@ -106,7 +107,15 @@ for (const dialect of dialects()) {
     it('pays with a card without JavaScript and posts the signed result to callback_url verbatim', async () => {
       const callback = 'https://merchant.example/return?order=42&x=a%20b';
       const token = await newToken({ callback_url: callback, merchant_order_id: '42' });
-      const r = await postPage(`${t.url}/bank-payment-process/${token}/pay`, { method: 'card', ...CARD });
+      // Post, redirect, get: the outcome is shown by the token's own page, so Back from the shop
+      // lands on a page (which re-sends the result), never on a form to resubmit.
+      const posted = await page(`${t.url}/bank-payment-process/${token}/pay`, {
+        method: 'POST',
+        body: new URLSearchParams({ method: 'card', ...CARD, lang: 'en' }),
+      });
+      assert.equal(posted.status, 303);
+      assert.equal(posted.headers.get('location'), `/bank-payment-process/${token}?lang=en`);
+      const r = await page(`${t.url}${posted.headers.get('location')}`);
       assert.equal(r.status, 200);
       assert.match(r.text, /Payment successful/);
       assert.match(r.text, /<button type="submit" class="primary">Return to /);

@@ -206,6 +206,19 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     if (wrong) deps.payTries.payTryFailed(req.ip);
   }
 
+  /**
+   * After a POST that ended the payment or opened its code step, the customer is sent to the token's
+   * own page (POST, redirect, GET): Back from the shop then lands on that page, which re-sends the
+   * result, instead of on the browser's "Confirm Form Resubmission", and a reload never re-posts the
+   * card. The extra path segment and the language travel in the URL.
+   */
+  const toPaymentPage = (reply: FastifyReply, ctx: PageContext) =>
+    reply
+      .code(303)
+      .header('location', withLangQuery(ctx.basePath, ctx.lang))
+      .header('cache-control', 'no-store')
+      .send();
+
   const extraOf = (b: Body) => (b.extra !== undefined && b.extra !== '' ? b.extra.slice(0, 255) : null);
 
   async function answer(
@@ -222,7 +235,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     switch (r.kind) {
       case 'final':
       case 'challenge':
-        return renderState(req, reply, r.payment, extra);
+        return toPaymentPage(reply, ctx);
       case 'busy':
         return renderState(req, reply, r.payment, extra);
       case 'unavailable':
@@ -249,7 +262,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     const extra = extraOf(body);
     const p = await deps.load(token);
     if (!p) return notFound(req, reply);
-    if (p.status !== 'pending') return renderState(req, reply, p, extra);
+    if (p.status !== 'pending') return toPaymentPage(reply, context(req, token, extra, false));
     const merchant = await deps.merchantById(p.merchantId);
     const t = context(req, token, extra, false).t;
     const method = METHODS.includes(body.method as PaymentMethod) ? (body.method as PaymentMethod) : 'card';
@@ -292,7 +305,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     const extra = extraOf(formBody(req.body));
     const p = await deps.cancel(token, extra);
     if (!p) return notFound(req, reply);
-    return renderState(req, reply, p, extra);
+    return toPaymentPage(reply, context(req, token, extra, false));
   });
 }
 
