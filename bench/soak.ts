@@ -116,6 +116,8 @@ function slopePerMin(points: { tMin: number; mb: number }[]): number {
 interface Answer {
   status: number;
   body: string;
+  /** The Location header of a redirect. */
+  location?: string | undefined;
 }
 
 function request(agent: http.Agent, base: string, method: string, p: string, body?: string): Promise<Answer> {
@@ -126,7 +128,13 @@ function request(agent: http.Agent, base: string, method: string, p: string, bod
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          location: res.headers.location,
+        }),
+      );
     });
     req.setTimeout(TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
     req.on('error', reject);
@@ -234,7 +242,11 @@ async function main(): Promise<number> {
               return one('init', scheduled); // nothing to pay yet
             }
             a = await request(agent, server.url, 'POST', `/bank-payment-process/${token}/pay`, CARD);
-            ok = /<html/i.test(a.body);
+            // The outcome is shown by the token's own page (303, then a GET, as a browser follows it).
+            const location =
+              a.status === 303 ? /^\/bank-payment-process\/[0-9a-f]{40}\b/.test(a.location ?? '') : false;
+            if (location) a = await request(agent, server.url, 'GET', a.location!);
+            ok = location && /<html/i.test(a.body);
             break;
           }
         }
