@@ -119,7 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   };
   const rateInit = rate('WMX_RATE_INIT', '50/s,200');
   const rateCheck = rate('WMX_RATE_CHECK', '100/s,400');
-  const rateAuthFail = rate('WMX_RATE_AUTH_FAIL', '20/m,20');
+  // A sandbox is where integrations are developed and conformance suites run, sending wrong
+  // credentials on purpose: it allows more of them (each still costs a password hash).
+  const rateAuthFail = rate('WMX_RATE_AUTH_FAIL', mode === 'sandbox' ? '120/m,120' : '20/m,20');
   const ratePayTries = rate('WMX_RATE_PAY_TRIES', '10/m,10');
 
   const dbPath = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : undefined;

@@ -7,7 +7,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
-import { checkPayment, dialects, initPayment, postForm, startGateway, type TestGateway } from '../support/harness.js';
+import {
+  basicAuth,
+  checkPayment,
+  credFields,
+  dialects,
+  initPayment,
+  postForm,
+  startGateway,
+  type TestGateway,
+} from '../support/harness.js';
+import { postUrlencoded } from './protocol-helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -131,6 +141,42 @@ for (const dialect of dialects()) {
         assert.equal((await t2.gw.payments.byToken(tokens[2] as string))?.status, 'pending');
       } finally {
         await t2.close();
+      }
+    });
+  });
+}
+
+for (const dialect of dialects()) {
+  describe(`failed-authentication limit by mode, defaults (${dialect})`, () => {
+    const wrongAuth = (t: TestGateway, c: IssuedCredentials) =>
+      postUrlencoded(`${t.url}/check-payment`, {
+        ...credFields(c),
+        authorization: basicAuth({ username: c.username, password: 'not-the-password' }),
+        token: '0'.repeat(40),
+      });
+
+    it('sandbox mode: 40 wrong credentials in a row are each answered 2001 (a conformance suite is not cut off)', async () => {
+      const t = await startGateway(dialect);
+      try {
+        const c = await t.createMerchant();
+        const codes: unknown[] = [];
+        for (let i = 0; i < 40; i++) codes.push((await wrongAuth(t, c)).json.statusCode);
+        assert.deepEqual(new Set(codes), new Set(['2001']));
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('live mode: the 21st wrong credentials within a minute from one address get 2010', async () => {
+      const t = await startGateway(dialect, { env: { WMX_MODE: 'live', WMX_SECRET: 'x'.repeat(40) } });
+      try {
+        const c = await t.createMerchant();
+        const codes: unknown[] = [];
+        for (let i = 0; i < 21; i++) codes.push((await wrongAuth(t, c)).json.statusCode);
+        assert.deepEqual(new Set(codes.slice(0, 20)), new Set(['2001']));
+        assert.equal(codes[20], '2010');
+      } finally {
+        await t.close();
       }
     });
   });
