@@ -18,6 +18,7 @@ import {
   type TestGateway,
 } from '../support/harness.js';
 import { postUrlencoded } from './protocol-helpers.js';
+import { loadConfig } from '../../src/config.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -165,6 +166,32 @@ for (const dialect of dialects()) {
       } finally {
         await t.close();
       }
+    });
+
+    it('sandbox mode: 300 inits for one merchant in a burst all succeed (no per-merchant limit unless set)', async () => {
+      const t = await startGateway(dialect);
+      try {
+        const c = await t.createMerchant();
+        const codes: unknown[] = [];
+        for (let round = 0; round < 30; round++) {
+          const answers = await Promise.all(Array.from({ length: 10 }, () => initPayment(t, c)));
+          codes.push(...answers.map((a) => a.json.statusCode));
+        }
+        assert.equal(codes.length, 300);
+        assert.deepEqual(new Set(codes), new Set(['1000']));
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('the per-merchant limits are on by default in live mode only', () => {
+      const live = loadConfig({ WMX_MODE: 'live', WMX_SECRET: 'x'.repeat(40) });
+      assert.deepEqual(live.rateInit, { perSecond: 50, burst: 200 });
+      assert.deepEqual(live.rateCheck, { perSecond: 100, burst: 400 });
+      const sandbox = loadConfig({});
+      assert.equal(sandbox.rateInit, null);
+      assert.equal(sandbox.rateCheck, null);
+      assert.deepEqual(loadConfig({ WMX_RATE_INIT: '5/s,10' }).rateInit, { perSecond: 5, burst: 10 });
     });
 
     it('live mode: the 21st wrong credentials within a minute from one address get 2010', async () => {
