@@ -35,6 +35,10 @@ for (const dialect of dialects()) {
       ['an unknown path (404)', () => rawRequest(`${t.url}/no/such/page`, undefined, { method: 'GET' })],
       ['a malformed URL', () => rawRequest(`${t.url}/bank-payment-process/%E0%A4%A`, undefined, { method: 'GET' })],
       ['the home page', () => rawRequest(`${t.url}/`, undefined, { method: 'GET' })],
+      [
+        'the favicon (204, no 404 per page view)',
+        () => rawRequest(`${t.url}/favicon.ico`, undefined, { method: 'GET' }),
+      ],
       ['the payment page', () => rawRequest(`${t.url}/bank-payment-process/${token}`, undefined, { method: 'GET' })],
       ['the merchant login page', () => rawRequest(`${t.url}/login`, undefined, { method: 'GET' })],
       ['an asset', () => rawRequest(`${t.url}/assets/checkout.css`, undefined, { method: 'GET' })],
@@ -45,6 +49,7 @@ for (const dialect of dialects()) {
       it(name, async () => {
         const res = await send();
         assert.ok(res.status < 500, `${name}: HTTP ${res.status}`);
+        if (name.startsWith('the favicon')) assert.equal(res.status, 204);
         for (const [header, value] of Object.entries(SECURITY_HEADERS)) {
           assert.equal(res.headers[header], value, `${name}: ${header}`);
         }

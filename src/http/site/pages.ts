@@ -73,4 +73,6 @@ check-payment's <code>statusCode</code> is the number 1000 when paid, else 1008.
     reply.header('content-security-policy', CSP).type('text/html; charset=utf-8').send(body);
   app.get('/', send(home));
   app.get('/docs/protocol', send(docs));
+  // Browsers ask for it on every page: no icon, said once a day instead of a 404 per page view.
+  app.get('/favicon.ico', (_req, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
 }
