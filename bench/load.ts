@@ -135,6 +135,10 @@ export function helloTarget(url: string, pid?: number): Target {
   };
 }
 
+/** A check-payment request body: the merchant's credentials and a token, urlencoded. */
+const checkPaymentBody = (merchant: DemoMerchant, token: string): string =>
+  `${new URLSearchParams(credentialFields(merchant)).toString()}&token=${token}`;
+
 /**
  * Bare Fastify's floor for a POST endpoint (bench/hello-server.mjs): the check-payment body in,
  * a fixed record-sized JSON out, nothing in between.
@@ -147,7 +151,7 @@ export function postFloorTarget(url: string, merchant: DemoMerchant, token: stri
     method: 'POST',
     path: '/form',
     headers: FORM_HEADERS,
-    bodies: [`${new URLSearchParams(credentialFields(merchant)).toString()}&token=${token}`],
+    bodies: [checkPaymentBody(merchant, token)],
     expects: '"statusCode":1008',
     ok: (s, b) => s === 200 && b.endsWith('"statusCode":1008}'),
   };
@@ -161,7 +165,6 @@ export function gatewayTargets(
   dbPids?: PidSource,
 ): Target[] {
   if (tokens.length === 0) throw new Error('the token pool is empty');
-  const creds = new URLSearchParams(credentialFields(merchant)).toString();
   return [
     {
       name: 'check-server',
@@ -193,7 +196,7 @@ export function gatewayTargets(
       method: 'POST',
       path: '/check-payment',
       headers: FORM_HEADERS,
-      bodies: tokens.map((t) => `${creds}&token=${t}`),
+      bodies: tokens.map((t) => checkPaymentBody(merchant, t)),
       // A fresh payment is pending: txn_status null, so statusCode is the number 1008.
       expects: '"statusCode":1008',
       ok: (s, b) => s === 200 && b.includes('"statusCode":1008'),

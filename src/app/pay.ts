@@ -43,7 +43,7 @@ export type PayResult =
   | { kind: 'unavailable'; payment: Payment };
 
 /** Kept with an open challenge, so the final outcome knows the instrument without the bank repeating it. */
-interface ChallengeState {
+export interface ChallengeState {
   method: PaymentMethod;
   info: InstrumentInfo;
   hint: string;
@@ -221,7 +221,8 @@ export function createPay(deps: PayDeps) {
   };
 }
 
-function bankAmountWith(p: Payment, emi: EmiChoice | null): bigint {
+/** What the customer is charged in BDT with an EMI choice: the surcharge on top, the discount off. */
+export function bankAmountWith(p: Payment, emi: EmiChoice | null): bigint {
   const bps = emi ? (EMI_RATES_BPS[emi.period] ?? 0) : 0;
   return p.amountBdtMinor + percentOf(p.amountBdtMinor, bps) - p.discountMinor;
 }

@@ -9,7 +9,8 @@ import { withSecurityHeaders } from './security-headers.js';
  */
 const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const LEGACY_PATHS = /^\/(init-payment-process|check-payment|check-server|get-emi-bank-list)\/?$/;
+/** Matched against routedPath (no trailing slash). */
+const LEGACY_PATHS = /^\/(init-payment-process|check-payment|check-server|get-emi-bank-list)$/;
 
 /** A request's path as the router matches it: no query string, slashes collapsed, no trailing slash. */
 function routedPath(req: FastifyRequest): string {

@@ -8,7 +8,7 @@ import { percentOf } from '../../domain/money.js';
 import type { Payment, PaymentMethod } from '../../domain/payment.js';
 import { parseProductDesc } from '../../domain/product-desc.js';
 import type { Instrument } from '../../acquirers/port.js';
-import type { EmiChoice, PayResult } from '../../app/pay.js';
+import { bankAmountWith, type ChallengeState, type EmiChoice, type PayResult } from '../../app/pay.js';
 import { callbackFields } from '../../app/callback.js';
 import { checkoutPage, messagePage, otpPage, resultPage, type CheckoutView, type PageContext } from './pages.js';
 import { bankText, pickLang, translator, type Translate } from './i18n.js';
@@ -317,16 +317,15 @@ const withLangQuery = (path: string, lang: string) => `${path}?lang=${lang}`;
  * with the EMI the customer chose.
  */
 function challengeView(p: Payment): { what: string; chargedBdtMinor: bigint } {
-  let st: { info?: { label?: string; masked?: string | null }; emi?: { period?: number } | null } = {};
+  let st: Partial<ChallengeState> = {};
   try {
-    st = JSON.parse(p.challengeInfo ?? '{}') as typeof st;
+    st = JSON.parse(p.challengeInfo ?? '{}') as Partial<ChallengeState>;
   } catch {
     // written by the pay use case; an unreadable one shows the plain prompt
   }
-  const emiBps = st.emi?.period !== undefined ? (EMI_RATES_BPS[st.emi.period] ?? 0) : 0;
   return {
     what: [st.info?.label, st.info?.masked].filter(Boolean).join(' '),
-    chargedBdtMinor: p.amountBdtMinor + percentOf(p.amountBdtMinor, emiBps) - p.discountMinor,
+    chargedBdtMinor: bankAmountWith(p, st.emi ?? null),
   };
 }
 
