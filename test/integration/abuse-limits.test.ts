@@ -72,16 +72,17 @@ for (const dialect of dialects()) {
     it('limits check-payment per merchant too', async () => {
       await sleep(1100);
       const token = (await initPayment(t, b)).json.token as string;
-      const codes: unknown[] = [];
-      for (let i = 0; i < 5; i++) codes.push((await checkPayment(t, b, token)).json.statusCode);
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await checkPayment(t, b, token));
+      const codes = answers.map((a) => a.json.statusCode);
       // A record carries a numeric statusCode; an error a string one.
       assert.deepEqual(
         codes.slice(0, 3).map((c) => typeof c),
         ['number', 'number', 'number'],
       );
       assert.deepEqual(codes.slice(3), ['2010', '2010']);
-      const limited = await checkPayment(t, b, token);
-      assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+      // Read off a limited answer itself: one more request could find the bucket refilled on a slow run.
+      assert.ok(Number(answers[3]!.headers.get('retry-after')) >= 1);
     });
 
     it('answers 2010 to an address after repeated failed authentications, even with right credentials', async () => {
