@@ -4,7 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
-import { startCheckpointer } from './sqlite-checkpointer.js';
+import { DEFAULT_WAL_SIZE_LIMIT, startCheckpointer } from './sqlite-checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -49,8 +49,9 @@ function openSqlite(file: string, opts: DbOptions): Db {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
-  // A WAL that grew under a burst is cut back to this size when it next restarts.
-  sqlite.pragma('journal_size_limit = 67108864');
+  // A WAL that grew under a burst is cut back to this size when it next restarts (the checkpoint
+  // worker raises it while it runs: see walSizeLimit).
+  sqlite.pragma(`journal_size_limit = ${DEFAULT_WAL_SIZE_LIMIT}`);
   // Opened read-write but with query_only: a read-only connection cannot create or recover the WAL
   // index (-shm) should it need to; query_only makes it refuse writes all the same.
   const reader = inMemory ? sqlite : new SqliteDatabase(file);

@@ -22,7 +22,20 @@ export interface CheckpointerOptions {
 }
 
 /** WAL size (pages, ~200 MB) past which the worker waits for writers and readers to let it reset the WAL. */
-const RESTART_PAGES = 50_000;
+export const RESTART_PAGES = 50_000;
+
+/**
+ * The serving connection's journal_size_limit while the worker runs: room for a WAL of
+ * RESTART_PAGES frames. Under sustained writes the WAL grows to that size before it is reset; a
+ * smaller limit cut it back at every reset, so the next cycle wrote every frame into newly allocated
+ * file blocks (ext4 block allocation was ~11 % of the
+ * gateway's CPU in an init benchmark; inits went from 13.6k to 15.7k per second when it was kept). Kept, the file is
+ * overwritten in place. Under light load the WAL resets long before this and stays small.
+ */
+export const walSizeLimit = (pageSize: number): number => Math.ceil(RESTART_PAGES * 1.1) * (pageSize + 24);
+
+/** journal_size_limit without the worker (db.ts): a burst's WAL is cut back to this when it resets. */
+export const DEFAULT_WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /** The SQLite default, restored on the serving connection when the worker is gone. */
 const DEFAULT_AUTOCHECKPOINT = 1000;
@@ -75,7 +88,9 @@ export function startCheckpointer(
   });
   let exited = false;
   const selfCheckpoint = () => {
-    if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+    if (!sqlite.open) return;
+    sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+    sqlite.pragma(`journal_size_limit = ${DEFAULT_WAL_SIZE_LIMIT}`);
   };
   worker.on('error', () => undefined); // 'exit' follows
   worker.on('exit', () => {
@@ -88,6 +103,7 @@ export function startCheckpointer(
       // Running, it must not keep the process alive; starting and stopping, it must (both are awaited).
       worker.unref();
       sqlite.pragma('wal_autocheckpoint = 0');
+      sqlite.pragma(`journal_size_limit = ${walSizeLimit(sqlite.pragma('page_size', { simple: true }) as number)}`);
       resolve({
         stop: () => {
           selfCheckpoint();

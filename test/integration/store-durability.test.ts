@@ -15,7 +15,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
 import { newId, newRefId } from '../../src/domain/ids.js';
-import { startCheckpointer } from '../../src/store/sqlite-checkpointer.js';
+import { DEFAULT_WAL_SIZE_LIMIT, RESTART_PAGES, startCheckpointer } from '../../src/store/sqlite-checkpointer.js';
 import { credFields, dialects, initFields, startGateway, type TestGateway } from '../support/harness.js';
 import { assertInitOk, assertRecord, postUrlencoded, TOKEN_RE } from './protocol-helpers.js';
 
@@ -270,17 +270,23 @@ describe('store: the checkpoint worker (sqlite)', () => {
     return { dir, file, db };
   };
   const autocheckpoint = (db: SqliteDatabase.Database) => db.pragma('wal_autocheckpoint', { simple: true });
+  const walLimit = (db: SqliteDatabase.Database) => db.pragma('journal_size_limit', { simple: true }) as number;
 
   it('takes checkpoints over while it runs and hands them back when stopped', async () => {
     const { dir, file, db } = scratch();
     try {
       const cp = await startCheckpointer(db, file, { idleMs: 10 });
       assert.equal(autocheckpoint(db), 0);
+      // A WAL that grew to the worker's restart size keeps its file when it resets (overwritten in
+      // place, not truncated and grown again block by block).
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      assert.ok(walLimit(db) >= RESTART_PAGES * (pageSize + 24), `journal_size_limit ${walLimit(db)}`);
       db.exec('create table t (x text)');
       const insert = db.prepare('insert into t values (?)');
       for (let i = 0; i < 2000; i++) insert.run(crypto.randomBytes(64).toString('hex'));
       await cp.stop();
       assert.equal(autocheckpoint(db), 1000);
+      assert.equal(walLimit(db), DEFAULT_WAL_SIZE_LIMIT);
       const probe = db.prepare('PRAGMA wal_checkpoint(NOOP)').get() as { log: number; checkpointed: number };
       assert.equal(probe.log - probe.checkpointed, 0);
     } finally {
