@@ -5,7 +5,8 @@
 // GET / is the hello-world every ratio is taken against. POST /form is the floor of a POST endpoint:
 // Fastify reading a form body as the gateway's legacy scope does (one catch-all parser, as a Buffer)
 // and answering a fixed JSON of a check-payment record's size, with no work in between. No gateway
-// POST endpoint can be faster than it on the same machine.
+// POST endpoint can be faster than it on the same machine. POST /init-form is the same for an init:
+// the benchmark sends it init bodies built per request, and it answers a fixed init success.
 import process from 'node:process';
 import Fastify from 'fastify';
 
@@ -44,12 +45,22 @@ const record = JSON.stringify({
   statusCode: 1008,
 });
 
+const initSuccess = JSON.stringify({
+  statusCode: '1000',
+  statusMsg: 'Success',
+  token: '0123456789abcdef0123456789abcdef01234567',
+});
+
 await app.register(async (scope) => {
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, body));
   scope.post('/form', async (_req, reply) => {
     reply.type('application/json; charset=utf-8');
     return record;
+  });
+  scope.post('/init-form', async (_req, reply) => {
+    reply.type('application/json; charset=utf-8');
+    return initSuccess;
   });
 });
 

@@ -157,6 +157,25 @@ export function postFloorTarget(url: string, merchant: DemoMerchant, token: stri
   };
 }
 
+/**
+ * The same floor for init (bench/hello-server.mjs): an init body built per request, exactly as the
+ * init-payment-process target builds them, in; a fixed init success out. Besides Fastify's cost of
+ * reading a 1 KB form it shows the load generator's own cost of a new body per request.
+ */
+export function initFloorTarget(url: string, merchant: DemoMerchant, pid?: number): Target {
+  return {
+    name: 'fastify init floor',
+    url,
+    pid,
+    method: 'POST',
+    path: '/init-form',
+    headers: FORM_HEADERS,
+    nextBody: initBodyFactory(merchant),
+    expects: '"statusCode":"1000"',
+    ok: (s, b) => s === 200 && b.startsWith('{"statusCode":"1000"'),
+  };
+}
+
 export function gatewayTargets(
   url: string,
   merchant: DemoMerchant,

@@ -12,6 +12,7 @@ import {
   failed,
   gatewayTargets,
   helloTarget,
+  initFloorTarget,
   measure,
   postFloorTarget,
   stopCurrentLoad,
@@ -136,6 +137,7 @@ async function main(): Promise<number> {
     const targets: Target[] = [
       helloTarget(hello.url, hello.child.proc.pid),
       postFloorTarget(hello.url, gw.merchant, tokens[0]!, hello.child.proc.pid),
+      initFloorTarget(hello.url, gw.merchant, hello.child.proc.pid),
       ...gatewayTargets(gw.url, gw.merchant, tokens, gw.child.proc.pid, dbPids),
       { ...helloTarget(hello.url, hello.child.proc.pid), name: 'hello-world (end)' },
     ];
@@ -206,7 +208,8 @@ async function main(): Promise<number> {
     log(
       'fastify POST floor = bare Fastify (the hello-world process) reading the check-payment form body and ' +
         "answering a fixed JSON of a check-payment record's size with no work in between: no POST endpoint " +
-        'can beat it on this machine.',
+        'can beat it on this machine. fastify init floor = the same for init: an init body built per request (as ' +
+        'for init-payment-process) in, a fixed init success out.',
     );
     log('latency resolution is 1 ms (autocannon records whole milliseconds).');
     log(
