@@ -118,6 +118,35 @@ const ENCODINGS: [string, Sender][] = [
     (url, f) => rawRequest(url, JSON.stringify(f), { headers: { 'content-type': 'multipart/form-data' } }),
   ],
   [
+    'multipart/form-data with a boundary the body never uses, urlencoded body',
+    (url, f) =>
+      rawRequest(url, new URLSearchParams(f).toString(), {
+        headers: { 'content-type': 'multipart/form-data; boundary=----WebKitFormBoundaryABC' },
+      }),
+  ],
+  [
+    'multipart/form-data with a boundary the body never uses, JSON body',
+    (url, f) =>
+      rawRequest(url, JSON.stringify(f), {
+        headers: { 'content-type': 'multipart/form-data; boundary="----WebKitFormBoundaryABC"' },
+      }),
+  ],
+  [
+    'a hand-built multipart body with bare LF line endings',
+    (url, f) => {
+      const m = multipartBody(f);
+      const body = m.body.toString('utf8').replaceAll('\r\n', '\n');
+      return rawRequest(url, body, { headers: { 'content-type': `multipart/form-data; boundary=${m.boundary}` } });
+    },
+  ],
+  [
+    'a hand-built multipart body with bare LF line endings, labelled a form',
+    (url, f) =>
+      rawRequest(url, multipartBody(f).body.toString('utf8').replaceAll('\r\n', '\n'), {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+  ],
+  [
     'a hand-built multipart body labelled application/x-www-form-urlencoded',
     (url, f) =>
       rawRequest(url, multipartBody(f).body, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),

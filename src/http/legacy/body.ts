@@ -30,10 +30,13 @@ export function decodeLegacyBody(
 ): FieldMap | Promise<FieldMap> {
   if (!raw || raw.length === 0) return emptyFields();
   const ct = (contentType ?? '').toLowerCase();
-  // A multipart label without a boundary is no multipart at all (a header copied onto a form
-  // string): the body is read as if it had no label.
-  if (ct.startsWith('multipart/form-data') && /;\s*boundary=/.test(ct))
-    return decodeMultipart(contentType as string, raw);
+  // A multipart label is believed only when the body holds its boundary: without one, or with one
+  // the body never uses (a header copied onto a form or JSON string), the body is read as if it had
+  // no label.
+  if (ct.startsWith('multipart/form-data')) {
+    const boundary = BOUNDARY_PARAM.exec(contentType as string);
+    if (boundary && raw.includes(`--${boundary[1] ?? boundary[2]}`)) return decodeMultipart(contentType as string, raw);
+  }
   // A byte order mark some editors and .NET writers put first belongs to no field name.
   const text = raw.toString('utf8').replace(/^\uFEFF/, '');
   // Mislabelled bodies occur too (a form sent as JSON, JSON sent as a form, multipart sent as a
@@ -47,7 +50,10 @@ export function decodeLegacyBody(
 }
 
 /** The opening of a multipart body: a boundary line, then the first part's Content-Disposition. */
-const MULTIPART_START = /^--([\x21-\x7e]{1,70})\r\ncontent-disposition:/i;
+const MULTIPART_START = /^--([\x21-\x7e]{1,70})\r?\ncontent-disposition:/i;
+
+/** The boundary parameter of a multipart Content-Type, quoted or not. */
+const BOUNDARY_PARAM = /;\s*boundary=(?:"([^"]+)"|([^\s;]+))/i;
 
 function malformed(why: string): never {
   throw new WmxError('2004', `Malformed request body: ${why}`);
@@ -170,6 +176,15 @@ function decodeMultipart(contentType: string, raw: Buffer): Promise<FieldMap> {
       closed = true;
       finish();
     });
-    bb.end(raw);
+    bb.end(withCrlf(raw));
   });
+}
+
+/**
+ * Multipart lines end in CRLF; a body built by hand on a Unix system may end them in a bare LF,
+ * which the parser cannot read. A body with no CR at all gets CRLFs (latin1 keeps every byte).
+ */
+function withCrlf(raw: Buffer): Buffer {
+  if (raw.includes(13) || !raw.includes(10)) return raw;
+  return Buffer.from(raw.toString('latin1').replaceAll('\n', '\r\n'), 'latin1');
 }
