@@ -27,10 +27,10 @@ export const RESTART_PAGES = 50_000;
 /**
  * The serving connection's journal_size_limit while the worker runs: room for a WAL of
  * RESTART_PAGES frames. Under sustained writes the WAL grows to that size before it is reset; a
- * smaller limit cut it back at every reset, so the next cycle wrote every frame into newly allocated
- * file blocks (ext4 block allocation was ~11 % of the
- * gateway's CPU in an init benchmark; inits went from 13.6k to 15.7k per second when it was kept). Kept, the file is
- * overwritten in place. Under light load the WAL resets long before this and stays small.
+ * smaller limit cut it back at every reset, so the next cycle wrote every frame into newly
+ * allocated file blocks (ext4 block allocation was ~11 % of the gateway's CPU in an init benchmark;
+ * inits went from 13.6k to 15.7k per second once the file was kept). Kept, the file is overwritten
+ * in place. Under light load the WAL resets long before this and stays small.
  */
 export const walSizeLimit = (pageSize: number): number => Math.ceil(RESTART_PAGES * 1.1) * (pageSize + 24);
 

@@ -25,6 +25,9 @@ import {
 type Sender = (url: string, fields: Record<string, string>) => Promise<WireResponse>;
 
 /** Every way a legacy client frames the same fields. */
+/** A multipart body as a client built by hand on Unix sends it: lines end in a bare LF. */
+const withBareLf = (body: Buffer): string => body.toString('utf8').replaceAll('\r\n', '\n');
+
 const ENCODINGS: [string, Sender][] = [
   ['application/x-www-form-urlencoded', postUrlencoded],
   [
@@ -135,14 +138,15 @@ const ENCODINGS: [string, Sender][] = [
     'a hand-built multipart body with bare LF line endings',
     (url, f) => {
       const m = multipartBody(f);
-      const body = m.body.toString('utf8').replaceAll('\r\n', '\n');
-      return rawRequest(url, body, { headers: { 'content-type': `multipart/form-data; boundary=${m.boundary}` } });
+      return rawRequest(url, withBareLf(m.body), {
+        headers: { 'content-type': `multipart/form-data; boundary=${m.boundary}` },
+      });
     },
   ],
   [
     'a hand-built multipart body with bare LF line endings, labelled a form',
     (url, f) =>
-      rawRequest(url, multipartBody(f).body.toString('utf8').replaceAll('\r\n', '\n'), {
+      rawRequest(url, withBareLf(multipartBody(f).body), {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       }),
   ],
