@@ -24,19 +24,23 @@ import {
 
 type Sender = (url: string, fields: Record<string, string>) => Promise<WireResponse>;
 
-/** Every way a legacy client frames the same fields. */
 /** A multipart body as a client built by hand on Unix sends it: lines end in a bare LF. */
 const withBareLf = (body: Buffer): string => body.toString('utf8').replaceAll('\r\n', '\n');
 
+/** The fields as a form, or as JSON, under the given Content-Type, whatever it says. */
+const formLabelled =
+  (type: string): Sender =>
+  (url, f) =>
+    rawRequest(url, new URLSearchParams(f).toString(), { headers: { 'content-type': type } });
+const jsonLabelled =
+  (type: string): Sender =>
+  (url, f) =>
+    rawRequest(url, JSON.stringify(f), { headers: { 'content-type': type } });
+
+/** Every way a legacy client frames the same fields. */
 const ENCODINGS: [string, Sender][] = [
   ['application/x-www-form-urlencoded', postUrlencoded],
-  [
-    'urlencoded with a charset parameter',
-    (url, f) =>
-      rawRequest(url, new URLSearchParams(f).toString(), {
-        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
-      }),
-  ],
+  ['urlencoded with a charset parameter', formLabelled('application/x-www-form-urlencoded; charset=UTF-8')],
   [
     'urlencoded from fetch(URLSearchParams)',
     async (url, f) => {
@@ -71,21 +75,9 @@ const ENCODINGS: [string, Sender][] = [
       };
     },
   ],
-  [
-    'text/plain, urlencoded body',
-    (url, f) => rawRequest(url, new URLSearchParams(f).toString(), { headers: { 'content-type': 'text/plain' } }),
-  ],
-  [
-    'text/plain, JSON body',
-    (url, f) => rawRequest(url, JSON.stringify(f), { headers: { 'content-type': 'text/plain;charset=UTF-8' } }),
-  ],
-  [
-    'application/octet-stream, urlencoded body',
-    (url, f) =>
-      rawRequest(url, new URLSearchParams(f).toString(), {
-        headers: { 'content-type': 'application/octet-stream' },
-      }),
-  ],
+  ['text/plain, urlencoded body', formLabelled('text/plain')],
+  ['text/plain, JSON body', jsonLabelled('text/plain;charset=UTF-8')],
+  ['application/octet-stream, urlencoded body', formLabelled('application/octet-stream')],
   [
     'Expect: 100-continue (curl, bodies over 1 KiB), urlencoded body',
     (url, f) =>
@@ -105,34 +97,21 @@ const ENCODINGS: [string, Sender][] = [
     ] as const
   ).map((type): [string, Sender] => [
     `an unparseable Content-Type ${JSON.stringify(type)}, urlencoded body`,
-    (url, f) => rawRequest(url, new URLSearchParams(f).toString(), { headers: { 'content-type': type } }),
+    formLabelled(type),
   ]),
-  [
-    'an unparseable Content-Type "json", JSON body',
-    (url, f) => rawRequest(url, JSON.stringify(f), { headers: { 'content-type': 'json' } }),
-  ],
+  ['an unparseable Content-Type "json", JSON body', jsonLabelled('json')],
   [
     'multipart/form-data without a boundary, urlencoded body (a header copied onto a form string)',
-    (url, f) =>
-      rawRequest(url, new URLSearchParams(f).toString(), { headers: { 'content-type': 'multipart/form-data' } }),
+    formLabelled('multipart/form-data'),
   ],
-  [
-    'multipart/form-data without a boundary, JSON body',
-    (url, f) => rawRequest(url, JSON.stringify(f), { headers: { 'content-type': 'multipart/form-data' } }),
-  ],
+  ['multipart/form-data without a boundary, JSON body', jsonLabelled('multipart/form-data')],
   [
     'multipart/form-data with a boundary the body never uses, urlencoded body',
-    (url, f) =>
-      rawRequest(url, new URLSearchParams(f).toString(), {
-        headers: { 'content-type': 'multipart/form-data; boundary=----WebKitFormBoundaryABC' },
-      }),
+    formLabelled('multipart/form-data; boundary=----WebKitFormBoundaryABC'),
   ],
   [
     'multipart/form-data with a boundary the body never uses, JSON body',
-    (url, f) =>
-      rawRequest(url, JSON.stringify(f), {
-        headers: { 'content-type': 'multipart/form-data; boundary="----WebKitFormBoundaryABC"' },
-      }),
+    jsonLabelled('multipart/form-data; boundary="----WebKitFormBoundaryABC"'),
   ],
   [
     'a hand-built multipart body with bare LF line endings',
