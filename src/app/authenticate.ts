@@ -18,11 +18,22 @@ export interface AuthenticatorDeps {
   merchantTtlMs?: number;
 }
 
-/** Splits `Basic base64(user:pass)`; tolerant of case, whitespace and unescaped `+` (sent as space). */
+/**
+ * Splits `Basic base64(user:pass)`; tolerant of case, surrounding whitespace and unescaped `+` (a
+ * hand-built form body delivers each as a space, PROTOCOL.md section 2). Spaces inside the value are
+ * `+`. Spaces at its end are ambiguous: a base64 value ending in `+`, or whitespace after the value.
+ * Encoders pad to a multiple of 4 characters, so after a padded value they are whitespace, and
+ * otherwise as many of them are `+` as complete the last group of 4 (all of them if none does).
+ */
 export function parseBasicAuthorization(value: string): { username: string; password: string } | undefined {
-  const m = /^\s*basic\s+(.+?)\s*$/is.exec(value);
+  const m = /^\s*basic\s+(\S(?:.*\S)?)(\s*)$/is.exec(value);
   if (!m) return undefined;
-  const b64 = (m[1] as string).replace(/ /g, '+');
+  let b64 = (m[1] as string).replace(/ /g, '+');
+  const trailingSpaces = (m[2] as string).split(' ').length - 1;
+  if (trailingSpaces > 0 && !b64.endsWith('=')) {
+    const missing = (4 - (b64.length % 4)) % 4;
+    b64 += '+'.repeat(missing <= trailingSpaces ? missing : trailingSpaces);
+  }
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) return undefined;
   const decoded = Buffer.from(b64, 'base64').toString('utf8');
   const i = decoded.indexOf(':');

@@ -9,6 +9,7 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
+import { hashPassword } from '../../src/app/crypto.js';
 import { basicAuth, credFields, dialects, initFields, startGateway, type TestGateway } from '../support/harness.js';
 import {
   assertError,
@@ -375,6 +376,38 @@ for (const dialect of dialects()) {
       assert.equal(rec.merchant_ref_id, merchantRef);
       assert.equal(rec.merchant_order_id, '77');
       assert.equal(rec.token, tok);
+    });
+
+    it('a hand-built unescaped body: a "+" at the very end of an unpadded authorization is still a "+"', async () => {
+      // A password whose Basic value has no padding and ends in '+' (issued passwords never do; a
+      // merchant's own could): unescaped, that '+' arrives as a trailing space.
+      const m = await t.createMerchant({ name: 'Trailing Plus' });
+      // `user:pass` a multiple of 3 bytes (no padding) whose last byte, '~', ends in the bits of '+'.
+      let password = 'AAXy>Qw9zRt4Lm8Np2Kd7Vb3';
+      while ((m.username.length + password.length + 2) % 3 !== 0) password += 'x';
+      password += '~';
+      await t.gw.db.kysely
+        .updateTable('merchants')
+        .set({ password_hash: await hashPassword(password) })
+        .where('wmx_id', '=', m.wmx_id)
+        .execute();
+      const b64 = Buffer.from(`${m.username}:${password}`).toString('base64');
+      assert.ok(b64.endsWith('+') && !b64.endsWith('='), b64);
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      const creds = `wmx_id=${m.wmx_id}&access_app_key=${m.access_app_key}&authorization=Basic ${b64}`;
+      const tok = assertInitOk(
+        await rawRequest(initUrl, new URLSearchParams(initFields({ ...m, password })).toString(), { headers: form }),
+      );
+      for (const body of [`${creds}&token=${tok}`, `token=${tok}&${creds}`, `token=${tok}&${creds}\r\n`]) {
+        assert.equal(assertRecord(await rawRequest(checkUrl, body, { headers: form })).token, tok, body);
+        assert.equal(assertRecord(await rawRequest(checkUrl, body)).token, tok, body); // no Content-Type
+      }
+      // Whitespace after a padded value is still only whitespace.
+      const padded = basicAuth(c);
+      assert.ok(padded.endsWith('='));
+      const sloppy = `token=${token}&wmx_id=${c.wmx_id}&access_app_key=${c.access_app_key}&authorization=${padded}  `;
+      const rec = assertRecord(await rawRequest(checkUrl, sloppy, { headers: form }));
+      assert.equal(rec.token, token);
     });
 
     it('the Basic prefix is case-insensitive and surrounding whitespace is trimmed', async () => {
