@@ -423,14 +423,15 @@ for (const dialect of dialects()) {
         assert.equal(rec.token, token, JSON.stringify(authorization));
         assertInitOk(await postUrlencoded(initUrl, initFields(c, { authorization })));
       }
-      // wmx_id and access_app_key are trimmed too.
-      const padded = {
-        wmx_id: ` ${c.wmx_id} `,
-        access_app_key: `${c.access_app_key}\n`,
-        authorization: basicAuth(c),
-        token,
-      };
-      assert.equal(assertRecord(await postUrlencoded(checkUrl, padded)).wmx_id, c.wmx_id);
+      // wmx_id and access_app_key are trimmed too, and wmx_id is echoed exactly as sent: the official
+      // verification compares it with the client's own (untrimmed) setting.
+      for (const wmxId of [` ${c.wmx_id} `, `${c.wmx_id}\n`]) {
+        const padded = { wmx_id: wmxId, access_app_key: `${c.access_app_key}\n`, authorization: basicAuth(c), token };
+        const rec = assertRecord(await postUrlencoded(checkUrl, padded));
+        assert.equal(rec.wmx_id, wmxId);
+        assert.equal(rec.token, token);
+      }
+      assert.equal(assertRecord(await check(token)).wmx_id, c.wmx_id); // and the usual answer is unchanged
     });
 
     it('credentials are read from the body only; HTTP headers are ignored', async () => {

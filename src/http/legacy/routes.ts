@@ -76,8 +76,13 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
   });
 
   const rendered = new WeakMap<PaymentRecordView, string>();
-  const render = (reply: FastifyReply, view: PaymentRecordView): string => {
+  const render = (reply: FastifyReply, view: PaymentRecordView, presentedWmxId: string | undefined): string => {
     withSecurityHeaders(reply).type(JSON_TYPE);
+    // wmx_id is echoed exactly as sent (PROTOCOL.md section 7): the official verification compares
+    // it with the client's own setting, which may carry the whitespace authentication tolerated.
+    if (presentedWmxId !== undefined && presentedWmxId !== view.wmxId) {
+      return serializeCheckPayment({ ...toCheckPaymentRecord(view, deps.formatTime), wmx_id: presentedWmxId });
+    }
     // The store hands out the same view object while the record is unchanged (see recordView).
     let body = rendered.get(view);
     if (body === undefined) {
@@ -95,9 +100,9 @@ export async function legacyRoutes(app: FastifyInstance, deps: LegacyRouteDeps):
       noteFailure(req.ip, e);
       throw e;
     }
-    if (!(view instanceof Promise)) return render(reply, view);
+    if (!(view instanceof Promise)) return render(reply, view, fields.wmx_id);
     return view.then(
-      (v) => render(reply, v),
+      (v) => render(reply, v, fields.wmx_id),
       (e: unknown) => {
         noteFailure(req.ip, e);
         throw e;
