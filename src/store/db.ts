@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type DialectAdapter } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { DEFAULT_WAL_SIZE_LIMIT, startCheckpointer } from './sqlite-checkpointer.js';
@@ -38,6 +38,24 @@ export function openDatabase(url: string, opts: DbOptions = {}): Db {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), opts);
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, opts);
   throw new Error(`unsupported database URL: ${url}`);
+}
+
+/**
+ * SQLite runs DDL inside transactions, but Kysely's adapter says it cannot, so its migrator ran
+ * every statement of a migration on its own: a process killed in the middle (first start, upgrade)
+ * left tables made and the migration unrecorded, and every later start failed on "table already
+ * exists". Saying so makes the migrator run the pending migrations in one transaction (taken with
+ * BEGIN IMMEDIATE, see `prepare` below, so a second process waits and then finds them done).
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
 }
 
 function openSqlite(file: string, opts: DbOptions): Db {
@@ -80,7 +98,7 @@ function openSqlite(file: string, opts: DbOptions): Db {
       return stmt;
     },
   };
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+  const kysely = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: cached }) });
   const walSync = inMemory ? undefined : createWalSync(sqlite, path.resolve(file) + '-wal');
   return {
     dialect: 'sqlite',

@@ -553,20 +553,24 @@ migrations['0010_live_merchant_ref'] = {
   },
 };
 
-const provider: MigrationProvider = { getMigrations: async () => migrations };
-
 /**
  * Runs every pending migration; throws (loudly) on any failure. On PostgreSQL the bookkeeping tables
  * are looked up in the connection's current schema: otherwise Kysely would find another schema's
  * and skip creating its own.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
-export async function migrateToLatest(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<string[]> {
+export async function migrateToLatest(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
+  db: Kysely<any>,
+  dialect: 'sqlite' | 'postgres',
+  /** Tests only: another set of migrations (how a failing one is rolled back). */
+  set: Record<string, Migration> = migrations,
+): Promise<string[]> {
   let migrationTableSchema: string | undefined;
   if (dialect === 'postgres') {
     const r = await sql<{ s: string }>`select current_schema() as s`.execute(db);
     migrationTableSchema = r.rows[0]?.s;
   }
+  const provider: MigrationProvider = { getMigrations: async () => set };
   const migrator = new Migrator({ db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
   let { error, results } = await migrator.migrateToLatest();
   // Before migrating, Kysely's migrator introspects the tables of every schema of the database. On
