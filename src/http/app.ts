@@ -20,7 +20,17 @@ export interface HttpOptions {
   logger?: boolean | object;
   /** The sandbox demo merchant; /demo exists only when given (sandbox mode). */
   demoMerchant?: IssuedCredentials & { name: string };
+  /** How long a client may take to send one whole request (default REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * A request whose body never arrives (a Content-Length never filled, a chunked body never ended, a
+ * body trickled a byte at a time) is answered 408 and its connection closed after this long:
+ * without it such sockets stayed open for ever, and enough of them used up the process's file
+ * descriptors. A minute is ample for any body the gateway takes over a slow mobile link.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000;
 
 // src/http and dist/http are both two levels below the package root.
 const PUBLIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
@@ -104,8 +114,16 @@ export function withLogRedaction(logger: boolean | object | undefined): boolean 
 
 /** Builds the Fastify app over a gateway. Listening is the caller's business (main.ts, tests). */
 export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise<FastifyInstance> {
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: withLogRedaction(opts.logger),
+    requestTimeout,
+    // Node looks for requests over their time every connectionsCheckingInterval (30 s by default),
+    // and silently checks nothing while headersTimeout (60 s by default) exceeds requestTimeout.
+    http: {
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(requestTimeout / 4))),
+    },
     // Fastify accepts a hop count at run time; its typings list only the other forms.
     trustProxy: gw.config.trustProxy as boolean | string,
     // Credentials travel in bodies, which the default request log never includes.

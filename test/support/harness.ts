@@ -42,6 +42,8 @@ export interface StartOptions {
   demo?: boolean;
   /** The address to listen on (default 127.0.0.1; `::` for a dual-stack listener). `url` stays 127.0.0.1. */
   host?: string;
+  /** How long a client may take to send one whole request (the gateway's default otherwise). */
+  requestTimeoutMs?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -97,7 +99,11 @@ export async function startGateway(dialect: DialectName, opts: StartOptions = {}
     },
   });
   const demoMerchant = opts.demo ? (await ensureDemoMerchant(gw)).demo : undefined;
-  const app = await buildHttpApp(gw, { logger: { level: 'info', stream }, ...(demoMerchant ? { demoMerchant } : {}) });
+  const app = await buildHttpApp(gw, {
+    logger: { level: 'info', stream },
+    ...(demoMerchant ? { demoMerchant } : {}),
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+  });
   await app.listen({ port, host: opts.host ?? '127.0.0.1' });
 
   return {
