@@ -126,7 +126,8 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       const wmxId = c.wmx_id.trim();
       const appKey = c.access_app_key.trim();
       const authorization = c.authorization;
-      const found = wmxId.length <= 64 ? merchantByWmxId(wmxId) : undefined;
+      // An id no merchant can have is never looked up (PostgreSQL would refuse a NUL in it).
+      const found = wmxId.length <= 64 && !wmxId.includes('\u0000') ? merchantByWmxId(wmxId) : undefined;
       return andThen(found, (m) => verify(m, wmxId, appKey, authorization));
     },
     /** Forget what is cached about a merchant (after rotation, suspension or a settings change). */

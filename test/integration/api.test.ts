@@ -52,6 +52,26 @@ for (const dialect of dialects()) {
       assert.equal(lower.status, 200);
     });
 
+    it('a NUL character anywhere in a request is a 400 invalid_request on both databases, never a 500', async () => {
+      const cases: [string, string, unknown?][] = [
+        ['GET', '/api/v1/payments/%00'],
+        ['GET', '/api/v1/refunds/%00'],
+        ['GET', '/api/v1/events/%00'],
+        ['DELETE', '/api/v1/webhook-endpoints/%00'],
+        ['GET', '/api/v1/payments?q=%00'],
+        ['POST', '/api/v1/webhook-endpoints', { url: 'https://shop-a.example/hook\u0000' }],
+        ['POST', `/api/v1/payments/${paidToken}/refunds`, { amount: '1.00', reason: 'a\u0000b' }],
+      ];
+      for (const [method, path, body] of cases) {
+        const r = await api(method, path, { key: a.api_key, ...(body ? { body } : {}), unchecked: true });
+        assert.equal(r.status, 400, `${method} ${path}: ${r.text}`);
+        assert.equal(r.json.error.code, 'invalid_request');
+      }
+      // Nothing was refunded.
+      const p = await api('GET', `/api/v1/payments/${paidToken}`, { key: a.api_key });
+      assert.equal(p.json.refunded_bdt, '0.00');
+    });
+
     it('answers 403 for a suspended merchant, at once (the key cache is flushed)', async () => {
       const c = await t.createMerchant({ name: 'Shop C', sandbox: true });
       assert.equal((await api('GET', '/api/v1/balance', { key: c.api_key })).status, 200);

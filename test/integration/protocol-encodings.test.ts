@@ -434,6 +434,14 @@ for (const dialect of dialects()) {
       assert.equal(assertRecord(await check(token)).wmx_id, c.wmx_id); // and the usual answer is unchanged
     });
 
+    it('a NUL character in wmx_id is a failed authentication (2001) on both databases, never a 5000', async () => {
+      for (const wmxId of ['\u0000', `${c.wmx_id}\u0000`, `\u0000${c.wmx_id}`]) {
+        assertError(await postUrlencoded(checkUrl, { ...credFields(c), wmx_id: wmxId, token }), '2001');
+        assertError(await postUrlencoded(initUrl, initFields(c, { wmx_id: wmxId })), '2001');
+      }
+      assertRecord(await check(token)); // and it serves on
+    });
+
     it('credentials are read from the body only; HTTP headers are ignored', async () => {
       const headerAuth = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(c) };
       const noBodyAuth = new URLSearchParams({
