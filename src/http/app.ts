@@ -13,6 +13,7 @@ import { consoleRoutes } from './console/index.js';
 import { apiRoutes } from './api/index.js';
 import { registerApiDocPages, registerApiDocument } from './api/openapi.js';
 import { withSecurityHeaders } from './security-headers.js';
+import { refuseNulCharacters } from './nul-guard.js';
 import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox-bank.js';
 import { createAbuseLimits } from '../app/rate-limit.js';
 
@@ -188,6 +189,7 @@ async function registerSiteScopes(
   opts: HttpOptions,
   limits: ReturnType<typeof createAbuseLimits>,
 ): Promise<void> {
+  app.addHook('preValidation', refuseNulCharacters);
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/assets/', maxAge: '1h', index: false });
   await registerApiDocPages(app);
 

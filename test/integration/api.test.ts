@@ -52,7 +52,7 @@ for (const dialect of dialects()) {
       assert.equal(lower.status, 200);
     });
 
-    it('a NUL character anywhere in a request is a 400 invalid_request on both databases, never a 500', async () => {
+    it('a NUL character anywhere in a request is a 400 (invalid_request, or a page) on both databases, never a 500', async () => {
       const cases: [string, string, unknown?][] = [
         ['GET', '/api/v1/payments/%00'],
         ['GET', '/api/v1/refunds/%00'],
@@ -70,6 +70,20 @@ for (const dialect of dialects()) {
       // Nothing was refunded.
       const p = await api('GET', `/api/v1/payments/${paidToken}`, { key: a.api_key });
       assert.equal(p.json.refunded_bdt, '0.00');
+      // Pages answer a 400 page for it too.
+      for (const [path, body] of [
+        ['/bank-payment-process/%00', undefined],
+        ['/invite/%00', undefined],
+        [`/bank-payment-process/${paidToken}/cancel`, 'reason=%00'],
+        ['/login', 'email=%00&password=x'],
+      ] as const) {
+        const r = await fetch(`${t.url}${path}`, {
+          redirect: 'manual',
+          ...(body ? { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+        });
+        assert.equal(r.status, 400, path);
+        assert.match(r.headers.get('content-type') ?? '', /^text\/html/, path);
+      }
     });
 
     it('answers 403 for a suspended merchant, at once (the key cache is flushed)', async () => {
