@@ -11,8 +11,10 @@ export interface WebhookWorkerDeps {
   retryScheduleMs: readonly number[];
   timeoutMs: number;
   now: () => number;
-  /** How many deliveries one pass claims (and sends in parallel). */
+  /** How many deliveries are sent in parallel at most (one pass of runOnce claims this many). */
   batchSize?: number;
+  /** How many of them may go to one endpoint at a time (default a fifth of batchSize). */
+  perEndpoint?: number;
   /** How often start()'s loop looks for due deliveries when the last pass found none. */
   pollMs?: number;
   log?: (msg: string, detail: Record<string, unknown>) => void;
@@ -50,7 +52,10 @@ async function readExcerpt(res: Response): Promise<string> {
  * the lease to run out and the delivery is tried again: receivers dedupe on the event id.
  */
 export function createWebhookWorker(deps: WebhookWorkerDeps) {
-  const batchSize = deps.batchSize ?? 20;
+  const batchSize = deps.batchSize ?? 50;
+  // A receiver that hangs holds at most this many slots until its timeout: five such receivers
+  // are needed before anyone else's event waits.
+  const perEndpoint = deps.perEndpoint ?? Math.max(1, Math.floor(batchSize / 5));
   const pollMs = deps.pollMs ?? 1000;
   // The lease outlives the slowest possible attempt, so a live worker never loses its row mid-call.
   const leaseMs = deps.timeoutMs * 2 + 5_000;
@@ -120,8 +125,9 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     return claimed.length;
   }
 
-  /** Deliveries started by the running loop and not yet recorded. */
+  /** Deliveries started by the running loop and not yet recorded, and how many per endpoint. */
   const inFlight = new Set<Promise<void>>();
+  const perEndpointInFlight = new Map<string, number>();
   /** The loop is idle only for want of room: the next delivery to finish wakes it. */
   let waitingForRoom = false;
 
@@ -132,12 +138,16 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
    */
   async function startDue(): Promise<boolean> {
     const room = batchSize - inFlight.size;
-    const claimed = room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room) : [];
+    const claimed = room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room, perEndpointInFlight, perEndpoint) : [];
     for (const d of claimed) {
+      perEndpointInFlight.set(d.endpointId, (perEndpointInFlight.get(d.endpointId) ?? 0) + 1);
       const delivery: Promise<void> = send(d)
         .catch((e: unknown) => deps.log?.('webhook delivery pass failed', { err: String(e) }))
         .finally(() => {
           inFlight.delete(delivery);
+          const left = (perEndpointInFlight.get(d.endpointId) ?? 1) - 1;
+          if (left > 0) perEndpointInFlight.set(d.endpointId, left);
+          else perEndpointInFlight.delete(d.endpointId);
           if (waitingForRoom) {
             waitingForRoom = false;
             poller.wake();

@@ -176,26 +176,44 @@ export function createWebhookRepo(db: Db) {
     },
 
     /**
-     * Leases up to `limit` due deliveries. The re-checked conditions in the outer WHERE make a row
-     * that another worker claimed meanwhile drop out; on PostgreSQL SKIP LOCKED lets concurrent
-     * workers take disjoint rows instead of queueing behind each other.
+     * Leases up to `limit` due deliveries, oldest first, but at most `perEndpoint` per endpoint
+     * counting those `inFlight` already: a receiver that hangs can hold only its own share of the
+     * worker, never every slot (its backlog once delayed other merchants' events by minutes).
+     * Candidates are read first, then leased by an UPDATE that re-checks their conditions, so a
+     * row another worker leased meanwhile drops out (PostgreSQL re-evaluates them under the lock).
      */
-    async claim(now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
+    async claim(
+      now: number,
+      leaseMs: number,
+      limit: number,
+      inFlight: ReadonlyMap<string, number> = new Map(),
+      perEndpoint = Infinity,
+    ): Promise<ClaimedDelivery[]> {
+      const full = [...inFlight].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
+      let q = k
+        .selectFrom('webhook_deliveries')
+        .select(['id', 'endpoint_id'])
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
+        .orderBy('next_attempt_at')
+        .orderBy('id')
+        .limit(Number.isFinite(perEndpoint) ? Math.min(limit * 4, 1000) : limit);
+      if (full.length > 0) q = q.where('endpoint_id', 'not in', full);
+      const taken = new Map(inFlight);
+      const chosen: string[] = [];
+      for (const c of await q.execute()) {
+        const n = taken.get(c.endpoint_id) ?? 0;
+        if (n >= perEndpoint) continue;
+        taken.set(c.endpoint_id, n + 1);
+        chosen.push(c.id);
+        if (chosen.length >= limit) break;
+      }
+      if (chosen.length === 0) return [];
       const claimed = await k
         .updateTable('webhook_deliveries')
         .set({ lease_until: now + leaseMs })
-        .where('id', 'in', (eb) => {
-          let q = eb
-            .selectFrom('webhook_deliveries')
-            .select('id')
-            .where('status', '=', 'pending')
-            .where('next_attempt_at', '<=', now)
-            .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
-            .orderBy('next_attempt_at')
-            .limit(limit);
-          if (db.dialect === 'postgres') q = q.forUpdate().skipLocked();
-          return q;
-        })
+        .where('id', 'in', chosen)
         .where('status', '=', 'pending')
         .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
         .returningAll()

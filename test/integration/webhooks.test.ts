@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
 import { expireIfDue } from '../../src/app/expire.js';
+import { createWebhookWorker } from '../../src/delivery/webhook-worker.js';
 import { checkPayment, dialects, initPayment, startGateway, type TestGateway } from '../support/harness.js';
 import { approvedPayment, ConsoleClient, REFUND_FAIL_CARD } from '../support/money.js';
 import { apiClient } from '../support/api-client.js';
@@ -331,6 +332,37 @@ for (const dialect of dialects()) {
       }
       const [d] = await deliveriesOf(slow.sink.received[0]!.json.id);
       assert.equal(d?.status, 'delivered'); // stop() waited for it
+    });
+
+    it('a receiver that hangs with a backlog holds only its share of the worker: others are still sent at once', async () => {
+      const slow = await merchantWithSink(() => 200, 3000);
+      const fast = await merchantWithSink();
+      for (let i = 0; i < 6; i++) await approvedPayment(t, slow.c); // six events due for the slow one
+      // A worker with four slots, at most one per endpoint (the gateway's: fifty, ten per endpoint).
+      const worker = createWebhookWorker({
+        repo: t.gw.webhooks.repo,
+        merchantById: t.gw.merchantById,
+        signingSecretOf: t.gw.signingSecretOf,
+        retryScheduleMs: [1000],
+        timeoutMs: 5000,
+        now: () => Date.now(),
+        batchSize: 4,
+        perEndpoint: 1,
+        pollMs: 50,
+      });
+      worker.start();
+      try {
+        for (let i = 0; i < 300 && slow.sink.requests === 0; i++) await sleep(10);
+        await approvedPayment(t, fast.c);
+        for (let i = 0; i < 800 && fast.sink.received.length === 0; i++) await sleep(10);
+        assert.equal(fast.sink.received.length, 1, 'the other merchant’s event arrived');
+        // …before the slow receiver answered anything: none of its attempts is recorded yet.
+        const [d] = await deliveriesOf(slow.sink.received[0]!.json.id);
+        assert.equal((await t.gw.webhooks.repo.attemptsOf(d!.id)).length, 0);
+        assert.equal(slow.sink.requests, 1, 'one delivery at a time to the receiver that hangs');
+      } finally {
+        await worker.stop();
+      }
     });
 
     it('lists every event in the JSON API, newest first, by type and page, as sent; another merchant’s is 404', async () => {
