@@ -197,7 +197,6 @@ export function createWebhookRepo(db: Db) {
         .where('next_attempt_at', '<=', now)
         .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
         .orderBy('next_attempt_at')
-        .orderBy('id')
         .limit(Number.isFinite(perEndpoint) ? Math.min(limit * 4, 1000) : limit);
       if (full.length > 0) q = q.where('endpoint_id', 'not in', full);
       const taken = new Map(inFlight);
