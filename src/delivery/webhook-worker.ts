@@ -130,6 +130,8 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
   const perEndpointInFlight = new Map<string, number>();
   /** The loop is idle only for want of room: the next delivery to finish wakes it. */
   let waitingForRoom = false;
+  /** Some endpoint had its whole share in flight after the last pass: likewise. */
+  let atShare = false;
 
   /**
    * The running loop's pass never waits for the deliveries it starts: a receiver that takes its
@@ -138,18 +140,23 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
    */
   async function startDue(): Promise<boolean> {
     const room = batchSize - inFlight.size;
-    const claimed = room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room, perEndpointInFlight, perEndpoint) : [];
+    // The claim counts what is in flight now; deliveries ending while it runs free no share of it.
+    const counted = new Map(perEndpointInFlight);
+    const claimed = room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room, counted, perEndpoint) : [];
     for (const d of claimed) {
       perEndpointInFlight.set(d.endpointId, (perEndpointInFlight.get(d.endpointId) ?? 0) + 1);
       const delivery: Promise<void> = send(d)
         .catch((e: unknown) => deps.log?.('webhook delivery pass failed', { err: String(e) }))
         .finally(() => {
           inFlight.delete(delivery);
-          const left = (perEndpointInFlight.get(d.endpointId) ?? 1) - 1;
-          if (left > 0) perEndpointInFlight.set(d.endpointId, left);
+          const had = perEndpointInFlight.get(d.endpointId) ?? 1;
+          if (had > 1) perEndpointInFlight.set(d.endpointId, had - 1);
           else perEndpointInFlight.delete(d.endpointId);
-          if (waitingForRoom) {
+          // The last pass left an endpoint at its share, which may have more due: go again now, so
+          // a healthy receiver with a backlog is not held to one share per poll interval.
+          if (waitingForRoom || atShare) {
             waitingForRoom = false;
+            atShare = false;
             poller.wake();
           }
         });
@@ -159,6 +166,10 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     // when a delivery ends.
     const full = claimed.length >= room;
     waitingForRoom = full && inFlight.size >= batchSize;
+    // An endpoint the claim filled to its share may have more due: the next delivery to end wakes
+    // the loop (never a busy loop: a receiver that hangs ends nothing until its timeout).
+    for (const d of claimed) counted.set(d.endpointId, (counted.get(d.endpointId) ?? 0) + 1);
+    atShare = [...counted.values()].some((n) => n >= perEndpoint);
     return full && !waitingForRoom;
   }
 
