@@ -32,7 +32,7 @@ export function parseBasicAuthorization(value: string): { username: string; pass
   const trailingSpaces = (m[2] as string).split(' ').length - 1;
   if (trailingSpaces > 0 && !b64.endsWith('=')) {
     const missing = (4 - (b64.length % 4)) % 4;
-    b64 += '+'.repeat(missing <= trailingSpaces ? missing : trailingSpaces);
+    b64 += '+'.repeat(Math.min(missing, trailingSpaces));
   }
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) return undefined;
   const decoded = Buffer.from(b64, 'base64').toString('utf8');

@@ -125,9 +125,13 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     return claimed.length;
   }
 
-  /** Deliveries started by the running loop and not yet recorded, and how many per endpoint. */
-  const inFlight = new Set<Promise<void>>();
-  const perEndpointInFlight = new Map<string, number>();
+  /** Deliveries started by the running loop and not yet recorded, each with its endpoint. */
+  const inFlight = new Map<Promise<void>, string>();
+  const perEndpointInFlight = (): Map<string, number> => {
+    const n = new Map<string, number>();
+    for (const endpointId of inFlight.values()) n.set(endpointId, (n.get(endpointId) ?? 0) + 1);
+    return n;
+  };
   /** The loop is idle only for want of room: the next delivery to finish wakes it. */
   let waitingForRoom = false;
   /** Some endpoint had its whole share in flight after the last pass: likewise. */
@@ -141,17 +145,13 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
   async function startDue(): Promise<boolean> {
     const room = batchSize - inFlight.size;
     // The claim counts what is in flight now; deliveries ending while it runs free no share of it.
-    const counted = new Map(perEndpointInFlight);
+    const counted = perEndpointInFlight();
     const claimed = room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room, counted, perEndpoint) : [];
     for (const d of claimed) {
-      perEndpointInFlight.set(d.endpointId, (perEndpointInFlight.get(d.endpointId) ?? 0) + 1);
       const delivery: Promise<void> = send(d)
         .catch((e: unknown) => deps.log?.('webhook delivery pass failed', { err: String(e) }))
         .finally(() => {
           inFlight.delete(delivery);
-          const had = perEndpointInFlight.get(d.endpointId) ?? 1;
-          if (had > 1) perEndpointInFlight.set(d.endpointId, had - 1);
-          else perEndpointInFlight.delete(d.endpointId);
           // The last pass left an endpoint at its share, which may have more due: go again now, so
           // a healthy receiver with a backlog is not held to one share per poll interval.
           if (waitingForRoom || atShare) {
@@ -160,7 +160,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
             poller.wake();
           }
         });
-      inFlight.add(delivery);
+      inFlight.set(delivery, d.endpointId);
     }
     // No room, or a full claim: more may be due. With room left, go again at once; with none,
     // when a delivery ends.
@@ -185,7 +185,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     /** Stops polling and waits for the deliveries in flight to record their attempts. */
     async stop(): Promise<void> {
       await poller.stop();
-      await Promise.allSettled([...inFlight]);
+      await Promise.allSettled([...inFlight.keys()]);
     },
   };
 }
