@@ -9,7 +9,7 @@ import { createMerchantAdmin } from './app/merchant-admin.js';
 import { createReferenceCache } from './app/reference-cache.js';
 import { createPay } from './app/pay.js';
 import { createCancelPayment } from './app/cancel-payment.js';
-import { createSandboxBank } from './acquirers/sandbox-bank.js';
+import { createSandboxBank } from './acquirers/sandbox/bank.js';
 import type { Acquirer } from './acquirers/port.js';
 import type { Merchant } from './domain/merchant.js';
 import { createAccounts } from './app/accounts.js';

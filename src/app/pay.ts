@@ -6,15 +6,13 @@ import { maskBankLogin, maskCard, maskWallet } from '../domain/card.js';
 import {
   AcquirerTimeoutError,
   BANK_TIMEOUT_REASON,
-  cardCodes,
-  ibankingCodes,
-  walletCodes,
   withTimeout,
   type Acquirer,
   type AuthorizeResult,
   type Instrument,
   type InstrumentInfo,
 } from '../acquirers/port.js';
+import { cardCodes, ibankingCodes, walletCodes } from '../acquirers/codes.js';
 import type { PaymentRepo } from '../store/payments.js';
 import { expireIfDue } from './expire.js';
 

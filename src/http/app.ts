@@ -14,7 +14,7 @@ import { apiRoutes } from './api/index.js';
 import { registerApiDocPages, registerApiDocument } from './api/openapi.js';
 import { withSecurityHeaders } from './security-headers.js';
 import { refuseNulCharacters } from './nul-guard.js';
-import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox-bank.js';
+import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox/bank.js';
 import { createAbuseLimits } from '../app/rate-limit.js';
 
 export interface HttpOptions {

@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cardBrand, luhnValid } from '../../src/domain/card.js';
 import type { CardBrand } from '../../src/domain/card.js';
+import { INSTRUMENT_CODE_TABLE, cardCodes, ibankingCodes, walletCodes } from '../../src/acquirers/codes.js';
 import {
   AcquirerTimeoutError,
-  INSTRUMENT_CODE_TABLE,
-  cardCodes,
-  ibankingCodes,
-  walletCodes,
   withTimeout,
   type AuthorizeResult,
   type Instrument,
@@ -19,7 +16,7 @@ import {
   SANDBOX_NEXUS_CARD,
   SANDBOX_REFUND_FAIL_CARD,
   createSandboxBank,
-} from '../../src/acquirers/sandbox-bank.js';
+} from '../../src/acquirers/sandbox/bank.js';
 
 const bank = createSandboxBank();
 const live = () => new AbortController().signal;

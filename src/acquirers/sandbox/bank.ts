@@ -14,13 +14,13 @@ import {
   maskWallet,
   normaliseWalletNumber,
   type CardBrand,
-} from '../domain/card.js';
-import { randomString } from '../domain/ids.js';
-import { cardCodes, ibankingCodes, walletCodes } from './port.js';
-import type { Acquirer, AuthorizeResult, Instrument, InstrumentInfo } from './port.js';
+} from '../../domain/card.js';
+import { randomString } from '../../domain/ids.js';
+import { cardCodes, ibankingCodes, walletCodes } from '../codes.js';
+import type { Acquirer, AuthorizeResult, Instrument, InstrumentInfo } from '../port.js';
 
 // The docs render the published code table from here, next to the sandbox instruments.
-export { INSTRUMENT_CODES } from './port.js';
+export { INSTRUMENT_CODES } from '../codes.js';
 
 export const SANDBOX_BANK_NAME = 'Sandbox Bank';
 export const SANDBOX_OTP = '123456';
@@ -32,8 +32,8 @@ export const SANDBOX_NEXUS_CARD = '9012345678901238';
 /** Payments with this card are approved but their refunds fail. */
 export const SANDBOX_REFUND_FAIL_CARD = '4000000000005126';
 /** What the sandbox bank answers when it "hangs" long enough to time out on its own. */
-export { BANK_TIMEOUT_REASON } from './port.js';
-import { BANK_TIMEOUT_REASON } from './port.js';
+export { BANK_TIMEOUT_REASON } from '../port.js';
+import { BANK_TIMEOUT_REASON } from '../port.js';
 
 type Behaviour =
   | { kind: 'approve'; foreign?: boolean; refundFails?: boolean }
