@@ -9,8 +9,16 @@ import { createMerchantAdmin } from './app/merchant-admin.js';
 import { createReferenceCache } from './app/reference-cache.js';
 import { createPay } from './app/pay.js';
 import { createCancelPayment } from './app/cancel-payment.js';
-import { createSandboxBank } from './acquirers/sandbox/bank.js';
-import type { Acquirer } from './acquirers/port.js';
+import { createSandboxBank, type SandboxBank } from './acquirers/sandbox/bank.js';
+import { createConnectorRouter } from './acquirers/router.js';
+import { createUpstreamHttp } from './acquirers/upstream-http.js';
+import { createConnectorRepo } from './store/connectors.js';
+import { createUpstreamCallRepo } from './store/upstream-calls.js';
+import { createConnectorCalls } from './app/connector-calls.js';
+import { createSettle } from './app/settle.js';
+import { createUpstreamSync } from './app/upstream-sync.js';
+import { createReconciler } from './app/reconciler.js';
+import { createConnectorsAdmin } from './app/connectors-admin.js';
 import type { Merchant } from './domain/merchant.js';
 import { createAccounts } from './app/accounts.js';
 import { createAuditLog } from './app/audit.js';
@@ -42,7 +50,11 @@ export interface GatewayOptions extends DbOptions {
   secret: string;
   now?: () => number;
   /** Replaces the sandbox bank (tests use a faster or slower one). */
-  sandboxBank?: Acquirer;
+  sandboxBank?: SandboxBank;
+  /** Replaces fetch for upstream calls (tests). */
+  fetch?: typeof fetch;
+  /** Logs the background workers' troubles (main.ts passes the app's logger). */
+  log?: (msg: string, detail: Record<string, unknown>) => void;
 }
 
 /** Builds the store, the use cases and their caches. The HTTP app and the CLI both stand on this. */
@@ -65,11 +77,40 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   const auth = createAuthenticator({ merchants, serverSecret: opts.secret });
   // JSON API keys; cached briefly, flushed with the protocol credentials whenever a merchant changes.
   const apiKeys = createApiKeyAuth({ db: db.kysely });
-  const sandboxBank = opts.sandboxBank ?? createSandboxBank();
-  // No live connector exists yet: in live mode only sandbox merchants can pay (on the sandbox bank).
-  const acquirerFor = (m: Merchant): Acquirer | undefined =>
-    config.mode === 'sandbox' || m.sandbox ? sandboxBank : undefined;
   const merchantById = (id: string) => merchants.byId(id);
+  const log = opts.log;
+  // Connectors: the operator's rails, routed per payment method (router.ts); the sandbox bank is one.
+  const sandboxBank = opts.sandboxBank ?? createSandboxBank({ publicUrl: config.publicUrl });
+  const connectorRepo = createConnectorRepo(db.kysely);
+  const router = createConnectorRouter({
+    repo: connectorRepo,
+    openSecrets: (sealed) => JSON.parse(sealer.open(sealed)) as Record<string, string>, // sealed by connectors-admin as a JSON object
+    connectorDeps: {
+      publicUrl: config.publicUrl,
+      http: createUpstreamHttp({ timeoutMs: config.bankTimeoutMs, ...(opts.fetch ? { fetch: opts.fetch } : {}) }),
+      now,
+      sandboxBank,
+    },
+    mode: config.mode,
+    ...(log ? { log } : {}),
+  });
+  const upstreamCalls = createUpstreamCallRepo(db.kysely);
+  const calls = createConnectorCalls({
+    calls: upstreamCalls,
+    bankTimeoutMs: config.bankTimeoutMs,
+    ...(log ? { log } : {}),
+  });
+  const settle = createSettle({ payments, now, scheduleMs: config.reconcileScheduleMs, ...(log ? { log } : {}) });
+  const sync = createUpstreamSync({
+    payments,
+    merchantById,
+    router,
+    calls,
+    settle,
+    publicUrl: config.publicUrl,
+    now,
+    ...(log ? { log } : {}),
+  });
   const accounts = createAccounts(db.kysely, now);
   const audit = createAuditLog(db.kysely, now);
   const onboarding = createOnboarding({
@@ -86,7 +127,16 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     },
     now,
   });
-  const pay = createPay({ payments, merchantById, acquirerFor, bankTimeoutMs: config.bankTimeoutMs, now });
+  const pay = createPay({
+    payments,
+    merchantById,
+    router,
+    calls,
+    settle,
+    publicUrl: config.publicUrl,
+    now,
+    redirectCheckMs: config.reconcileRedirectCheckMs,
+  });
   // Money: the ledger (postings written by the payment, refund and settlement transactions), refunds
   // through the same acquirer that took the payment, daily settlement batches.
   const ledger = createLedgerRepo(db.kysely);
@@ -96,10 +146,20 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     payments,
     refunds: refundRepo,
     merchantById,
-    acquirerFor,
+    router,
+    calls,
     audit,
-    bankTimeoutMs: config.bankTimeoutMs,
     now,
+    scheduleMs: config.reconcileScheduleMs,
+  });
+  // main.ts starts it after listen; tests drive it with runOnce() / drain().
+  const reconciler = createReconciler({
+    payments,
+    refunds: refundRepo,
+    sync,
+    refundsApp: refunds,
+    now,
+    ...(log ? { log } : {}),
   });
   const settlements = createSettlements({ repo: settlementRepo, audit, timezone: config.timezone, formatTime, now });
   const balance = createBalance({ ledger, refunds: refundRepo });
@@ -146,7 +206,22 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     initPayment: createInitPayment({ auth, payments, reference, paymentTtlMs: config.paymentTtlMs, now }),
     checkPayment: createCheckPayment({ auth, payments, now }),
     pay,
-    cancelPayment: createCancelPayment({ payments, now }),
+    cancelPayment: createCancelPayment({ payments, sync, now }),
+    sandboxBank,
+    connectorRepo,
+    connectors: createConnectorsAdmin({
+      repo: connectorRepo,
+      sealer,
+      router,
+      calls,
+      audit,
+      merchantExists: async (id) => (await merchants.byId(id)) !== undefined,
+      now,
+    }),
+    router,
+    upstreamCalls,
+    sync,
+    reconciler,
     merchantById,
     accounts,
     audit,
@@ -163,6 +238,7 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     webhooks,
     expirySweeper,
     close: async () => {
+      await reconciler.stop();
       await expirySweeper.stop();
       await webhookWorker.stop();
       await reference.stop();

@@ -28,7 +28,13 @@ export interface Config {
   readonly webhookRetryScheduleMs: readonly number[];
   /** How long one webhook POST may take before it counts as a network error. */
   readonly webhookTimeoutMs: number;
+  /** Waits between inquiries of an upstream whose answer is not final yet; the last one repeats. */
+  readonly reconcileScheduleMs: readonly number[];
+  /** When a payment whose customer was sent to an upstream's page is first asked about. */
+  readonly reconcileRedirectCheckMs: number;
 }
+
+export const DEFAULT_RECONCILE_SCHEDULE = '5s,15s,30s,1m,2m,5m,10m,30m,1h';
 
 /** About 3.1 days of retries in all: receivers get at least three days to come back. */
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '10s,30s,1m,5m,15m,30m,1h,2h,4h,8h,12h,24h,24h';
@@ -110,6 +116,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     problems.push(`WMX_WEBHOOK_TIMEOUT must be a duration such as 10s or 500ms, got "${webhookTimeoutText}"`);
   }
 
+  const durations = (name: string, fallback: string): number[] => {
+    const text = env[name] ?? fallback;
+    const list = text.split(',').map((x) => parseDuration(x));
+    if (list.length === 0 || list.some((ms) => ms === undefined || ms <= 0)) {
+      problems.push(`${name} must be comma-separated durations such as 5s,1m,1h, got "${text}"`);
+    }
+    return list.map((ms) => ms ?? 1000);
+  };
+  const reconcileScheduleMs = durations('WMX_RECONCILE_SCHEDULE', DEFAULT_RECONCILE_SCHEDULE);
+  const reconcileRedirectCheckMs = durations('WMX_RECONCILE_REDIRECT_CHECK', '2m')[0] ?? 120_000;
+
   // Defaults sit far above what one honest merchant sends, so only floods and guessing meet them.
   const rate = (name: string, fallback: string): RateSpec | null => {
     const text = env[name] ?? fallback;
@@ -150,6 +167,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     ratePayTries,
     webhookRetryScheduleMs: Object.freeze(webhookRetryScheduleMs.map((ms) => ms ?? 0)),
     webhookTimeoutMs: webhookTimeoutMs ?? 10_000,
+    reconcileScheduleMs: Object.freeze(reconcileScheduleMs),
+    reconcileRedirectCheckMs,
   });
 }
 

@@ -6,7 +6,8 @@ import type { CardBrand } from '../domain/card.js';
 import type { PaymentMethod } from '../domain/payment.js';
 import type { WalletProvider } from './port.js';
 
-export type InstrumentCodeKey = CardBrand | 'BKASH' | 'NAGAD' | 'ROCKET' | 'IBANKING';
+export type InstrumentCodeKey =
+  CardBrand | 'OTHERCARD' | 'BKASH' | 'NAGAD' | 'ROCKET' | 'UPAY' | 'TAP' | 'MCASH' | 'OTHERWALLET' | 'IBANKING';
 
 export interface InstrumentCodeEntry {
   key: InstrumentCodeKey;
@@ -31,9 +32,26 @@ export const INSTRUMENT_CODES: InstrumentCodeEntry[] = [
   },
   { key: 'AMEX', method: 'card', cardCode: '1003', label: 'AMEX-<issuing bank>', name: 'American Express' },
   { key: 'NEXUS', method: 'card', cardCode: '1004', label: 'NEXUS-<issuing bank>', name: 'DBBL Nexus' },
+  {
+    key: 'OTHERCARD',
+    method: 'card',
+    cardCode: '1099',
+    label: '<brand>-<issuing bank>',
+    name: 'Other cards (UnionPay, Diners, …) through an aggregator',
+  },
   { key: 'BKASH', method: 'mobile_wallet', cardCode: '6001', label: 'BKASH-bKash', name: 'bKash' },
   { key: 'NAGAD', method: 'mobile_wallet', cardCode: '6002', label: 'NAGAD-Nagad', name: 'Nagad' },
   { key: 'ROCKET', method: 'mobile_wallet', cardCode: '6003', label: 'ROCKET-Rocket', name: 'Rocket' },
+  { key: 'UPAY', method: 'mobile_wallet', cardCode: '6004', label: 'UPAY-Upay', name: 'Upay' },
+  { key: 'TAP', method: 'mobile_wallet', cardCode: '6005', label: 'TAP-Tap', name: 'Tap' },
+  { key: 'MCASH', method: 'mobile_wallet', cardCode: '6006', label: 'MCASH-mCash', name: 'mCash (IBBL)' },
+  {
+    key: 'OTHERWALLET',
+    method: 'mobile_wallet',
+    cardCode: '6099',
+    label: '<WALLET>-<wallet name>',
+    name: 'Other mobile wallets through an aggregator',
+  },
   {
     key: 'IBANKING',
     method: 'internet_banking',

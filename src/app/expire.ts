@@ -41,7 +41,8 @@ export async function expireIfDue(
   p: Payment,
   now: number,
 ): Promise<Payment> {
-  if (p.status !== 'pending' || now < p.expiresAt) return p;
+  // A payment at an upstream is expired by the reconciler, once the upstream says it was not paid.
+  if (p.status !== 'pending' || now < p.expiresAt || p.upstreamState !== null) return p;
   const expired = await payments.finalize(p.token, endedWithoutPayment(p, 'expired', 'Expired', now), {
     unclaimedAt: now,
   });

@@ -183,6 +183,12 @@ export function createInitPayment(deps: InitPaymentDeps) {
       challengeInfo: null,
       attempts: 0,
       authCode: null,
+      connectorId: null,
+      upstreamRef: null,
+      upstreamState: null,
+      upstreamData: {},
+      reconcileAt: null,
+      reconcileAttempts: 0,
     };
 
     return { token: await insertOrReuse(payment, t) };

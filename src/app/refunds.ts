@@ -1,4 +1,6 @@
-import { AcquirerTimeoutError, withTimeout, type Acquirer, type RefundResult } from '../acquirers/port.js';
+import type { Connector, RefundAttempt, RefundResult } from '../acquirers/port.js';
+import { SANDBOX_CONNECTOR_ID, type ConnectorRouter } from '../acquirers/router.js';
+import type { ConnectorCalls } from './connector-calls.js';
 import { WmxError } from '../domain/errors.js';
 import { newId, TOKEN_RE } from '../domain/ids.js';
 import { refundableOf } from '../domain/ledger.js';
@@ -7,7 +9,7 @@ import { formatMinor } from '../domain/money.js';
 import type { Payment } from '../domain/payment.js';
 import type { PaymentRepo } from '../store/payments.js';
 import type { Refund, RefundRepo } from '../store/refunds.js';
-import type { Actor, AuditLog } from './audit.js';
+import { SYSTEM_ACTOR, type Actor, type AuditLog } from './audit.js';
 
 export type { Refund, RefundStatus } from '../store/refunds.js';
 
@@ -15,11 +17,12 @@ export interface RefundsDeps {
   payments: Pick<PaymentRepo, 'byToken'>;
   refunds: RefundRepo;
   merchantById(id: string): Promise<Merchant | undefined>;
-  /** The connector that took the payment (compose.ts's acquirerFor). */
-  acquirerFor(merchant: Merchant): Acquirer | undefined;
+  router: Pick<ConnectorRouter, 'connector'>;
+  calls: ConnectorCalls;
   audit: Pick<AuditLog, 'record'>;
-  bankTimeoutMs: number;
   now: () => number;
+  /** Waits between refund status inquiries while a refund is pending at its upstream; the last repeats. */
+  scheduleMs: readonly number[];
 }
 
 /**
@@ -27,11 +30,14 @@ export interface RefundsDeps {
  * is the customer's fee to the gateway and is not refundable), in BDT minor units.
  *
  * Three steps, so that no bank call ever runs inside a database transaction:
- * 1. reserve (one transaction): insert the refund `pending` only if it fits in what is left;
- * 2. ask the acquirer, with a timeout;
+ * 1. reserve (one transaction): insert the refund `pending` only if it fits in what is left, with
+ *    the connector that took the payment and a time for the reconciler to ask about it should this
+ *    process die before step 3;
+ * 2. ask the connector, with a deadline;
  * 3. complete (one transaction): `succeeded` + the payment's refunded total + the ledger transfer,
- *    or `failed` with nothing posted. A bank that does not answer in time is a failure: the
- *    sandbox bank, like the payment path (pay.ts), treats an abandoned call as never made.
+ *    or `failed` with nothing posted; or, when the upstream accepted it without a final answer or
+ *    did not answer at all, leave it `pending` and let the reconciler ask its refund status (a
+ *    refund is never called failed on a guess: the upstream may have paid it).
  * Reserved (pending) refunds count against the refundable amount, so concurrent requests can never
  * refund more than the payment took.
  */
@@ -53,15 +59,64 @@ export function createRefunds(deps: RefundsDeps) {
     return p;
   }
 
-  async function askBank(acquirer: Acquirer, p: Payment, refund: Refund): Promise<RefundResult> {
-    try {
-      return await withTimeout(deps.bankTimeoutMs, (signal) =>
-        acquirer.refund({ paymentId: p.id, authCode: p.authCode ?? '', amountMinor: refund.amountMinor }, signal),
-      );
-    } catch (e) {
-      return { outcome: 'failed', reason: e instanceof AcquirerTimeoutError ? 'Bank timeout' : 'Bank error' };
-    }
+  const backoff = (attempts: number) => deps.scheduleMs[Math.min(attempts, deps.scheduleMs.length - 1)] ?? 60_000;
+
+  async function attemptFor(p: Payment, refund: Refund): Promise<RefundAttempt> {
+    const siblings = await deps.refunds.forPayment(p.id);
+    return {
+      refundId: refund.id,
+      paymentId: p.id,
+      authCode: p.authCode ?? '',
+      upstream: p.upstreamRef ? { ref: p.upstreamRef, data: p.upstreamData } : null,
+      paymentAmountMinor: p.bankAmountMinor,
+      amountMinor: refund.amountMinor,
+      reason: 'Refund requested by the merchant',
+      refundRef: refund.upstreamRef,
+      otherRefundRefs: siblings.filter((r) => r.id !== refund.id && r.upstreamRef).map((r) => r.upstreamRef as string),
+    };
   }
+
+  /** Writes what the connector said; the refund as it now stands. */
+  async function record(refund: Refund, answer: RefundResult | undefined): Promise<Refund> {
+    const now = deps.now();
+    let done: Refund | undefined;
+    if (answer?.outcome === 'succeeded') done = await deps.refunds.succeed(refund, now, answer.upstream);
+    else if (answer?.outcome === 'failed') done = await deps.refunds.fail(refund.id, answer.reason, now);
+    else {
+      done = await deps.refunds.stillPending(refund.id, {
+        ...(answer?.upstream ? { upstream: answer.upstream } : {}),
+        reconcileAt: now + backoff(refund.reconcileAttempts),
+        attempts: refund.reconcileAttempts + 1,
+      });
+    }
+    // undefined: someone else completed it meanwhile (the reconciler, an operator); report that.
+    return done ?? (await deps.refunds.byId(refund.id)) ?? refund;
+  }
+
+  async function ask(
+    connector: Connector,
+    p: Payment,
+    refund: Refund,
+    op: 'refund' | 'refundStatus',
+  ): Promise<RefundResult | undefined> {
+    const attempt = await attemptFor(p, refund);
+    const ran = await deps.calls.run(connector, { paymentId: p.id, refundId: refund.id }, (ctx) =>
+      op === 'refund' ? connector.refund(attempt, ctx) : connector.refundStatus(attempt, ctx),
+    );
+    return ran.ok ? ran.value : undefined;
+  }
+
+  const connectorOf = (p: Payment) => deps.router.connector(p.connectorId ?? SANDBOX_CONNECTOR_ID);
+
+  const auditFinal = (actor: Actor, p: Payment, refund: Refund) =>
+    refund.status === 'pending'
+      ? Promise.resolve()
+      : audit(actor, refund.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed', p.merchantId, {
+          refund_id: refund.id,
+          token: p.token,
+          amount_bdt: formatMinor(refund.amountMinor),
+          ...(refund.reason ? { reason: refund.reason } : {}),
+        });
 
   return {
     /** amountMinor null = everything still refundable. Throws WmxError: '2009' unknown token or another merchant's, '4002' not approved, '4001' exceeds refundable, '2005' zero or negative. */
@@ -71,16 +126,18 @@ export function createRefunds(deps: RefundsDeps) {
         throw new WmxError('2005', 'Invalid amount: must be greater than 0', 'amount');
       }
       if (p.status !== 'approved' || p.authCode === null) throw new WmxError('4002');
-      const merchant = await deps.merchantById(p.merchantId);
-      const acquirer = merchant && deps.acquirerFor(merchant);
-      if (!acquirer) throw new WmxError('4003', 'No acquirer can refund this payment');
+      const connector = await connectorOf(p);
+      if (!connector) throw new WmxError('4003', 'No connector can refund this payment');
 
+      const now = deps.now();
       const reserved = await deps.refunds.reserve({
         id: newId('rfd'),
         paymentId: p.id,
         amountMinor,
         refundableMinor: refundableOf(p),
-        now: deps.now(),
+        connectorId: connector.id,
+        reconcileAt: now + deps.calls.leaseMsOf(connector),
+        now,
       });
       if (!reserved.ok) {
         if (reserved.why === 'not_approved') throw new WmxError('4002');
@@ -91,23 +148,19 @@ export function createRefunds(deps: RefundsDeps) {
           'amount',
         );
       }
-      const pending = reserved.refund;
-
-      const answer = await askBank(acquirer, p, pending);
-      const done =
-        answer.outcome === 'succeeded'
-          ? await deps.refunds.succeed(pending, deps.now())
-          : await deps.refunds.fail(pending.id, answer.reason, deps.now());
-      // undefined: someone else completed it meanwhile (an operator's reconciliation); report that.
-      const refund = done ?? (await deps.refunds.byId(pending.id)) ?? pending;
-
-      await audit(actor, refund.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed', p.merchantId, {
-        refund_id: refund.id,
-        token: p.token,
-        amount_bdt: formatMinor(refund.amountMinor),
-        ...(refund.reason ? { reason: refund.reason } : {}),
-      });
+      const refund = await record(reserved.refund, await ask(connector, p, reserved.refund, 'refund'));
+      await auditFinal(actor, p, refund);
       return refund;
+    },
+
+    /** The reconciler's look at a pending refund: ask its upstream, write what it says. */
+    async reconcile(refund: Refund): Promise<Refund> {
+      const p = await deps.payments.byToken(refund.token);
+      const connector = p && (await deps.router.connector(refund.connectorId ?? SANDBOX_CONNECTOR_ID));
+      if (!p || !connector) return record(refund, undefined);
+      const done = await record(refund, await ask(connector, p, refund, 'refundStatus'));
+      await auditFinal({ ...SYSTEM_ACTOR, id: 'reconciler' }, p, done);
+      return done;
     },
 
     /** A refund of this merchant, or undefined (another merchant's reads as unknown). */

@@ -67,7 +67,7 @@ export const newSigningSecret = (): string => 'whsec_' + randomString(32);
 export const newApiKey = (): string => 'sk_' + randomString(40);
 /** `prefix_` + 9 characters of milliseconds (time-ordered, good past year 5000) + 14 random (83 bits). */
 export const newId = (
-  prefix: 'pay' | 'mer' | 'rfd' | 'evt' | 'adm' | 'whe' | 'whd' | 'wha' | 'trf' | 'pst' | 'stl',
+  prefix: 'pay' | 'mer' | 'rfd' | 'evt' | 'adm' | 'whe' | 'whd' | 'wha' | 'trf' | 'pst' | 'stl' | 'upc',
 ): string => `${prefix}_${timePrefix(1, 9)}${randomString(14)}`;
 export const newUsername = (slug: string): string => `${slug}_${randomString(10, '0123456789')}`;
 

@@ -58,7 +58,30 @@ export interface Payment {
   authCode: string | null;
   /** Succeeded refunds so far (BDT minor units); absent before the payment is stored. */
   refundedMinor?: bigint;
+  /** The connector that took (or is taking) the payment; null until one is asked. */
+  connectorId: string | null;
+  /** The payment's id at the upstream (a bKash paymentID, an SSLCommerz tran_id). */
+  upstreamRef: string | null;
+  /** Where a pending payment stands at its upstream; null when it is not there (or is final). */
+  upstreamState: UpstreamState | null;
+  /** The connector's notes about the payment (never a secret). */
+  upstreamData: Readonly<Record<string, string>>;
+  /** When the reconciler asks the upstream next; null when nothing is owed. */
+  reconcileAt: number | null;
+  reconcileAttempts: number;
 }
+
+/**
+ * A pending payment's place at its upstream:
+ * - authorizing: our page's instrument is with the bank (a direct connector), answer awaited;
+ * - creating: a session is being opened at a redirect upstream;
+ * - redirected: the customer was sent to the upstream's page;
+ * - confirming: the upstream sent the customer back or notified us, and the outcome is being (or
+ *   could not yet be) confirmed with it.
+ * Any of them after a lapsed lease means the outcome is unknown: the reconciler asks the upstream.
+ */
+export type UpstreamState = 'authorizing' | 'creating' | 'redirected' | 'confirming';
+export const UPSTREAM_STATES: readonly UpstreamState[] = ['authorizing', 'creating', 'redirected', 'confirming'];
 
 /**
  * What the check-payment record (PROTOCOL.md section 7) is made of, plus what deciding on it takes

@@ -7,6 +7,7 @@ import type { IssuedCredentials } from '../app/merchant-admin.js';
 import { legacyRoutes } from './legacy/routes.js';
 import { drainOversizedBody, frameworkErrors, rootErrorHandler, rootNotFound } from './client-errors.js';
 import { checkoutRoutes } from './checkout/routes.js';
+import { upstreamRoutes } from './checkout/upstream-routes.js';
 import { demoRoutes } from './demo/routes.js';
 import { siteRoutes } from './site/pages.js';
 import { consoleRoutes } from './console/index.js';
@@ -196,7 +197,10 @@ async function registerSiteScopes(
   const instruments = SANDBOX_INSTRUMENTS.map((i) => ({ instrument: i.instrument, outcome: i.outcome }));
   await app.register(checkoutRoutes, {
     load: gw.pay.load,
+    offers: gw.pay.offers,
     submit: gw.pay.submit,
+    nudge: gw.reconciler.nudge,
+    connectorName: async (id) => (id ? ((await gw.router.connector(id))?.displayName ?? id) : ''),
     verify: gw.pay.verify,
     cancel: gw.cancelPayment,
     merchantById: gw.merchantById,
@@ -206,6 +210,12 @@ async function registerSiteScopes(
     sandboxMode: gw.config.mode === 'sandbox',
     now: gw.now,
     payTries: limits,
+  });
+
+  await app.register(upstreamRoutes, {
+    returned: gw.sync.returned,
+    notified: gw.sync.notified,
+    sandboxBank: gw.sandboxBank,
   });
 
   if (opts.demoMerchant) {

@@ -553,6 +553,102 @@ migrations['0010_live_merchant_ref'] = {
   },
 };
 
+migrations['0011_connectors'] = {
+  async up(db: Kysely<unknown>) {
+    // The rails the operator holds accounts with. Secrets (passwords, app secrets) are sealed with
+    // the server secret as one JSON object; config holds what may be shown (base URL, store id).
+    await db.schema
+      .createTable('connectors')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull()) // sandbox | bkash | sslcommerz
+      .addColumn('environment', 'text', (c) => c.notNull()) // sandbox | live
+      .addColumn('config', 'text', (c) => c.notNull())
+      .addColumn('secrets_sealed', 'text')
+      .addColumn('enabled', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    // Which connector takes each payment method: scope '*' for every merchant, or a merchant id.
+    await db.schema
+      .createTable('connector_routes')
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('method', 'text', (c) => c.notNull())
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('connector_routes_pk', ['scope', 'method'])
+      .execute();
+    // The built-in sandbox bank is a connector like the others; sandbox payments route to it.
+    await sql`insert into connectors (id, kind, environment, config, secrets_sealed, enabled, created_at, updated_at)
+      values ('sandbox', 'sandbox', 'sandbox', '{}', null, 1, 0, 0)`.execute(db);
+
+    // A payment at an upstream: which connector, its reference there, what state we left it in
+    // (creating | redirected | confirming | authorizing), the connector's notes, and when the
+    // reconciler asks next. Pending payments with an upstream state belong to the reconciler.
+    for (const col of ['connector_id', 'upstream_ref', 'upstream_state', 'upstream_data']) {
+      await db.schema.alterTable('payments').addColumn(col, 'text').execute();
+    }
+    await db.schema.alterTable('payments').addColumn('reconcile_at', 'bigint').execute();
+    await db.schema
+      .alterTable('payments')
+      .addColumn('reconcile_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createIndex('payments_reconcile_idx')
+      .on('payments')
+      .column('reconcile_at')
+      .where(sql.ref('reconcile_at'), 'is not', null)
+      .execute();
+    await db.schema
+      .createIndex('payments_upstream_ref_idx')
+      .on('payments')
+      .columns(['connector_id', 'upstream_ref'])
+      .where(sql.ref('upstream_ref'), 'is not', null)
+      .execute();
+
+    for (const col of ['connector_id', 'upstream_ref', 'upstream_data']) {
+      await db.schema.alterTable('refunds').addColumn(col, 'text').execute();
+    }
+    await db.schema.alterTable('refunds').addColumn('reconcile_at', 'bigint').execute();
+    await db.schema
+      .alterTable('refunds')
+      .addColumn('reconcile_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createIndex('refunds_reconcile_idx')
+      .on('refunds')
+      .column('reconcile_at')
+      .where(sql.ref('reconcile_at'), 'is not', null)
+      .execute();
+
+    // Every call made to an upstream (time, operation, outcome, latency, its codes), for the payment
+    // detail pages. Never a secret or card data.
+    await db.schema
+      .createTable('upstream_calls')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('connector_id', 'text', (c) => c.notNull())
+      .addColumn('payment_id', 'text')
+      .addColumn('refund_id', 'text')
+      .addColumn('operation', 'text', (c) => c.notNull())
+      .addColumn('started_at', 'bigint', (c) => c.notNull())
+      .addColumn('latency_ms', 'integer', (c) => c.notNull())
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('http_status', 'integer')
+      .addColumn('code', 'text')
+      .addColumn('message', 'text')
+      .execute();
+    await db.schema
+      .createIndex('upstream_calls_payment_idx')
+      .on('upstream_calls')
+      .columns(['payment_id', 'started_at'])
+      .execute();
+    await db.schema
+      .createIndex('upstream_calls_connector_idx')
+      .on('upstream_calls')
+      .columns(['connector_id', 'started_at'])
+      .execute();
+  },
+};
+
 /**
  * Runs every pending migration; throws (loudly) on any failure. On PostgreSQL the bookkeeping tables
  * are looked up in the connection's current schema: otherwise Kysely would find another schema's

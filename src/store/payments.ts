@@ -2,7 +2,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import DataLoader from 'dataloader';
 import { sql, type Expression, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import { paymentTransfer } from '../domain/ledger.js';
-import type { Payment, PaymentMethod, PaymentRecordView, PaymentStatus } from '../domain/payment.js';
+import type { Payment, PaymentMethod, PaymentRecordView, PaymentStatus, UpstreamState } from '../domain/payment.js';
 import { andThen, type MaybePromise } from '../domain/maybe-promise.js';
 import { TtlCache } from '../domain/ttl-cache.js';
 import type { Db } from './db.js';
@@ -32,8 +32,31 @@ export function toPayment(r: Selectable<PaymentsTable>): Payment {
     challengeInfo: r.challenge_info,
     attempts: Number(r.attempts),
     authCode: r.auth_code,
+    connectorId: r.connector_id,
+    upstreamRef: r.upstream_ref,
+    upstreamState: r.upstream_state as UpstreamState | null, // the column only ever holds UpstreamState values
+    upstreamData: parseUpstreamData(r.upstream_data),
+    reconcileAt: r.reconcile_at === null ? null : Number(r.reconcile_at),
+    reconcileAttempts: Number(r.reconcile_attempts ?? 0),
   };
 }
+
+/** The connector's notes: a JSON object of strings (anything else reads as empty). */
+export function parseUpstreamData(text: string | null): Record<string, string> {
+  if (!text) return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+const upstreamDataText = (d: Readonly<Record<string, string>>): string | null =>
+  Object.keys(d).length === 0 ? null : JSON.stringify(d);
 
 export function fromPayment(p: Payment): PaymentsTable {
   return {
@@ -86,6 +109,12 @@ export function fromPayment(p: Payment): PaymentsTable {
     attempts: p.attempts,
     auth_code: p.authCode,
     refunded_minor: (p.refundedMinor ?? 0n).toString(),
+    connector_id: p.connectorId,
+    upstream_ref: p.upstreamRef,
+    upstream_state: p.upstreamState,
+    upstream_data: upstreamDataText(p.upstreamData),
+    reconcile_at: p.reconcileAt,
+    reconcile_attempts: p.reconcileAttempts,
   };
 }
 
@@ -357,11 +386,38 @@ export type PaymentOutcome = Pick<
   | 'authCode'
   | 'txnAt'
   | 'pageExtra'
+> &
+  Partial<Pick<Payment, 'connectorId' | 'upstreamRef' | 'upstreamData'>>;
+
+/** What a lease holder writes as it takes the lease for an upstream call (see claim). */
+export interface UpstreamMark {
+  connectorId: string;
+  state: UpstreamState;
+  ref?: string | null;
+  /** The attempt's state (challenge_info), written with the lease. */
+  info?: string;
+}
+
+/** What giving a lease back may change; absent keys stay as they are. */
+export type ReleasePatch = Partial<
+  Pick<
+    Payment,
+    | 'challengeRef'
+    | 'challengeInfo'
+    | 'attempts'
+    | 'connectorId'
+    | 'upstreamState'
+    | 'upstreamRef'
+    | 'upstreamData'
+    | 'reconcileAt'
+    | 'reconcileAttempts'
+  >
 >;
 
 /**
  * Who may finalise: the holder of the bank-call lease (its `leaseUntil` value fences out a stale
- * holder), or anyone while no lease is live (cancel, expiry).
+ * holder), or anyone while no lease is live and the payment is at no upstream (cancel, expiry on
+ * our side). A payment at an upstream ends only by a lease holder who asked the upstream.
  */
 export type Fence = { leaseUntil: number } | { unclaimedAt: number };
 
@@ -398,13 +454,18 @@ export function createPaymentRepo(db: Db, outbox?: PaymentOutbox) {
       const row = r.rows[0];
       return row && toPayment(row);
     },
-    /** Pending payments past their expiry, the longest overdue first (payments_pending_expiry_idx). */
+    /**
+     * Pending payments past their expiry, the longest overdue first (payments_pending_expiry_idx).
+     * One at an upstream is not among them: the reconciler expires it once the upstream says it was
+     * not paid.
+     */
     async duePending(now: number, limit: number): Promise<Payment[]> {
       const rows = await k
         .selectFrom('payments')
         .selectAll()
         .where('status', '=', 'pending')
         .where('expires_at', '<=', now)
+        .where('upstream_state', 'is', null)
         .orderBy('expires_at')
         .limit(limit)
         .execute();
@@ -422,41 +483,108 @@ export function createPaymentRepo(db: Db, outbox?: PaymentOutbox) {
       return r && toPayment(r);
     },
     /**
-     * Takes the bank-call lease on a pending, unexpired payment. Only one caller at a time gets it:
-     * a double-clicked Pay, a second tab or a replayed post finds it taken and never reaches the bank.
+     * Takes the bank-call lease on a pending, unexpired payment that is at no upstream. Only one
+     * caller at a time gets it: a double-clicked Pay, a second tab or a replayed post finds it taken
+     * and never reaches the bank. With `mark`, the same write records which connector is being asked
+     * and in what state, and asks the reconciler to look once the lease lapses: a process killed
+     * while the bank answers leaves a payment that is not payable again until the bank was asked.
      */
-    async claim(token: string, now: number, leaseMs: number): Promise<Payment | undefined> {
+    async claim(token: string, now: number, leaseMs: number, mark?: UpstreamMark): Promise<Payment | undefined> {
       const r = await k
         .updateTable('payments')
-        .set({ processing_until: now + leaseMs })
+        .set({
+          processing_until: now + leaseMs,
+          ...(mark
+            ? {
+                connector_id: mark.connectorId,
+                upstream_state: mark.state,
+                ...(mark.ref !== undefined ? { upstream_ref: mark.ref } : {}),
+                ...(mark.info !== undefined ? { challenge_info: mark.info } : {}),
+                reconcile_at: now + leaseMs,
+              }
+            : {}),
+        })
         .where('token', '=', token)
         .where('status', '=', 'pending')
         .where('expires_at', '>', now)
+        .where('upstream_state', 'is', null)
         .where((eb) => eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', now)]))
         .returningAll()
         .executeTakeFirst();
       return r && toPayment(r);
     },
-    /** Gives the lease back, leaving the payment pending (a challenge opened, or a try to repeat). */
-    async release(
+    /**
+     * Takes the lease on a pending payment that is at an upstream (the browser's return, a
+     * notification, the reconciler, a cancel): whichever comes first asks the upstream, the others
+     * find it taken. Its expiry does not matter: the upstream may have taken the money since.
+     */
+    async claimAtUpstream(
       token: string,
-      leaseUntil: number,
-      patch: Pick<Payment, 'challengeRef' | 'challengeInfo' | 'attempts'>,
+      now: number,
+      leaseMs: number,
+      state?: UpstreamState,
     ): Promise<Payment | undefined> {
       const r = await k
         .updateTable('payments')
         .set({
-          processing_until: null,
-          challenge_ref: patch.challengeRef,
-          challenge_info: patch.challengeInfo,
-          attempts: patch.attempts,
+          processing_until: now + leaseMs,
+          reconcile_at: now + leaseMs,
+          ...(state ? { upstream_state: state } : {}),
         })
+        .where('token', '=', token)
+        .where('status', '=', 'pending')
+        .where('upstream_state', 'is not', null)
+        .where((eb) => eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', now)]))
+        .returningAll()
+        .executeTakeFirst();
+      return r && toPayment(r);
+    },
+    /** Gives the lease back, leaving the payment pending (a challenge opened, a try to repeat, the upstream asked). */
+    async release(token: string, leaseUntil: number, patch: ReleasePatch): Promise<Payment | undefined> {
+      const set: Partial<PaymentsTable> = { processing_until: null };
+      if (patch.challengeRef !== undefined) set.challenge_ref = patch.challengeRef;
+      if (patch.challengeInfo !== undefined) set.challenge_info = patch.challengeInfo;
+      if (patch.attempts !== undefined) set.attempts = patch.attempts;
+      if (patch.connectorId !== undefined) set.connector_id = patch.connectorId;
+      if (patch.upstreamState !== undefined) set.upstream_state = patch.upstreamState;
+      if (patch.upstreamRef !== undefined) set.upstream_ref = patch.upstreamRef;
+      if (patch.upstreamData !== undefined) set.upstream_data = upstreamDataText(patch.upstreamData);
+      if (patch.reconcileAt !== undefined) set.reconcile_at = patch.reconcileAt;
+      if (patch.reconcileAttempts !== undefined) set.reconcile_attempts = patch.reconcileAttempts;
+      const r = await k
+        .updateTable('payments')
+        .set(set)
         .where('token', '=', token)
         .where('status', '=', 'pending')
         .where('processing_until', '=', leaseUntil)
         .returningAll()
         .executeTakeFirst();
       return r && toPayment(r);
+    },
+    /** The payment an upstream knows by `ref` at this connector (a notification names it so). */
+    async byUpstreamRef(connectorId: string, ref: string): Promise<Payment | undefined> {
+      const r = await k
+        .selectFrom('payments')
+        .selectAll()
+        .where('connector_id', '=', connectorId)
+        .where('upstream_ref', '=', ref)
+        .orderBy('init_at', 'desc')
+        .executeTakeFirst();
+      return r && toPayment(r);
+    },
+    /** Pending payments the reconciler owes a look (payments_reconcile_idx), the longest due first. */
+    async dueReconcile(now: number, limit: number): Promise<Payment[]> {
+      const rows = await k
+        .selectFrom('payments')
+        .selectAll()
+        .where('reconcile_at', '<=', now)
+        .where('status', '=', 'pending')
+        .where('upstream_state', 'is not', null)
+        .where((eb) => eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', now)]))
+        .orderBy('reconcile_at')
+        .limit(limit)
+        .execute();
+      return rows.map(toPayment);
     },
     /**
      * Moves a pending payment to its final state atomically; every other caller gets undefined.
@@ -505,13 +633,20 @@ async function finalizeWith(
       page_extra: outcome.pageExtra,
       processing_until: null,
       challenge_ref: null,
+      upstream_state: null,
+      reconcile_at: null,
+      ...(outcome.connectorId !== undefined ? { connector_id: outcome.connectorId } : {}),
+      ...(outcome.upstreamRef !== undefined ? { upstream_ref: outcome.upstreamRef } : {}),
+      ...(outcome.upstreamData !== undefined ? { upstream_data: upstreamDataText(outcome.upstreamData) } : {}),
     })
     .where('token', '=', token)
     .where('status', '=', 'pending');
   if ('leaseUntil' in fence) q = q.where('processing_until', '=', fence.leaseUntil);
   else {
     const at = fence.unclaimedAt;
-    q = q.where((eb) => eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', at)]));
+    q = q
+      .where('upstream_state', 'is', null)
+      .where((eb) => eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', at)]));
   }
   const r = await q.returningAll().executeTakeFirst();
   return r && toPayment(r);

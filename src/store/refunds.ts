@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { refundTransfer } from '../domain/ledger.js';
 import type { Db } from './db.js';
 import { postTransfer } from './ledger.js';
+import { parseUpstreamData } from './payments.js';
 import type { Database, RefundsTable } from './schema.js';
 
 export type RefundStatus = 'pending' | 'succeeded' | 'failed';
@@ -17,6 +18,14 @@ export interface Refund {
   reason: string | null;
   createdAt: number;
   completedAt: number | null;
+  /** The connector asked to refund (the payment's); null for refunds made before connectors. */
+  connectorId: string | null;
+  /** The refund's id at the upstream, once it gave one. */
+  upstreamRef: string | null;
+  upstreamData: Readonly<Record<string, string>>;
+  /** When the reconciler asks the upstream for this refund's status next; null when final. */
+  reconcileAt: number | null;
+  reconcileAttempts: number;
 }
 
 export function toRefund(r: Selectable<RefundsTable>): Refund {
@@ -31,8 +40,16 @@ export function toRefund(r: Selectable<RefundsTable>): Refund {
     reason: r.reason,
     createdAt: Number(r.created_at),
     completedAt: r.completed_at === null ? null : Number(r.completed_at),
+    connectorId: r.connector_id,
+    upstreamRef: r.upstream_ref,
+    upstreamData: parseUpstreamData(r.upstream_data),
+    reconcileAt: r.reconcile_at === null ? null : Number(r.reconcile_at),
+    reconcileAttempts: Number(r.reconcile_attempts ?? 0),
   };
 }
+
+const dataText = (d: Readonly<Record<string, string>> | undefined): string | null =>
+  d && Object.keys(d).length > 0 ? JSON.stringify(d) : null;
 
 /** Why a reservation was refused: the caller turns it into the coded error. */
 export type ReserveResult =
@@ -54,13 +71,16 @@ export function createRefundRepo(db: Db, outbox?: RefundOutbox) {
      * succeeded refunds + this one stay within `refundableMinor`. On PostgreSQL the payment row is
      * locked FOR UPDATE first, so concurrent reservations against one payment queue up and each sees
      * the ones before it; SQLite runs one transaction at a time on its single connection.
-     * `amountMinor` null reserves everything still refundable.
+     * `amountMinor` null reserves everything still refundable. `reconcileAt`: when the reconciler
+     * asks the connector about it should the answer never be recorded (a killed process).
      */
     async reserve(r: {
       id: string;
       paymentId: string;
       amountMinor: bigint | null;
       refundableMinor: bigint;
+      connectorId: string;
+      reconcileAt: number;
       now: number;
     }): Promise<ReserveResult> {
       return k.transaction().execute(async (trx) => {
@@ -100,6 +120,11 @@ export function createRefundRepo(db: Db, outbox?: RefundOutbox) {
             reason: null,
             created_at: r.now,
             completed_at: null,
+            connector_id: r.connectorId,
+            upstream_ref: null,
+            upstream_data: null,
+            reconcile_at: r.reconcileAt,
+            reconcile_attempts: 0,
           })
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -112,7 +137,11 @@ export function createRefundRepo(db: Db, outbox?: RefundOutbox) {
      * transaction. The payment row is written first (the same lock order as reserve()), and the
      * status guard makes a second completion a no-op. undefined: not pending any more.
      */
-    async succeed(refund: Refund, now: number): Promise<Refund | undefined> {
+    async succeed(
+      refund: Refund,
+      now: number,
+      upstream?: { ref: string; data: Readonly<Record<string, string>> },
+    ): Promise<Refund | undefined> {
       return k
         .transaction()
         .execute(async (trx) => {
@@ -123,7 +152,13 @@ export function createRefundRepo(db: Db, outbox?: RefundOutbox) {
             .execute();
           const row = await trx
             .updateTable('refunds')
-            .set({ status: 'succeeded', completed_at: now, reason: null })
+            .set({
+              status: 'succeeded',
+              completed_at: now,
+              reason: null,
+              reconcile_at: null,
+              ...(upstream ? { upstream_ref: upstream.ref, upstream_data: dataText(upstream.data) } : {}),
+            })
             .where('id', '=', refund.id)
             .where('status', '=', 'pending')
             .returningAll()
@@ -146,7 +181,7 @@ export function createRefundRepo(db: Db, outbox?: RefundOutbox) {
       return k.transaction().execute(async (trx) => {
         const row = await trx
           .updateTable('refunds')
-          .set({ status: 'failed', completed_at: now, reason })
+          .set({ status: 'failed', completed_at: now, reason, reconcile_at: null })
           .where('id', '=', refundId)
           .where('status', '=', 'pending')
           .returningAll()
@@ -155,6 +190,42 @@ export function createRefundRepo(db: Db, outbox?: RefundOutbox) {
         if (done && outbox) await outbox.refundFinal(trx, done);
         return done;
       });
+    },
+
+    /** The upstream accepted the refund without a final answer: keep it pending and ask again at `reconcileAt`. */
+    async stillPending(
+      refundId: string,
+      patch: {
+        upstream?: { ref: string; data: Readonly<Record<string, string>> };
+        reconcileAt: number;
+        attempts: number;
+      },
+    ): Promise<Refund | undefined> {
+      const row = await k
+        .updateTable('refunds')
+        .set({
+          reconcile_at: patch.reconcileAt,
+          reconcile_attempts: patch.attempts,
+          ...(patch.upstream ? { upstream_ref: patch.upstream.ref, upstream_data: dataText(patch.upstream.data) } : {}),
+        })
+        .where('id', '=', refundId)
+        .where('status', '=', 'pending')
+        .returningAll()
+        .executeTakeFirst();
+      return row && toRefund(row);
+    },
+
+    /** Pending refunds the reconciler owes a look (refunds_reconcile_idx), the longest due first. */
+    async dueReconcile(now: number, limit: number): Promise<Refund[]> {
+      const rows = await k
+        .selectFrom('refunds')
+        .selectAll()
+        .where('reconcile_at', '<=', now)
+        .where('status', '=', 'pending')
+        .orderBy('reconcile_at')
+        .limit(limit)
+        .execute();
+      return rows.map(toRefund);
     },
 
     async byId(id: string): Promise<Refund | undefined> {

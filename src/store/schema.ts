@@ -149,6 +149,17 @@ export interface PaymentsTable {
   auth_code: string | null;
   /** Total of succeeded refunds (BDT minor units); 0 until one succeeds. */
   refunded_minor: Int8;
+  /** The connector that took (or is taking) the payment; null until one is asked. */
+  connector_id: string | null;
+  /** The payment's id at the upstream (a bKash paymentID, an SSLCommerz tran_id). */
+  upstream_ref: string | null;
+  /** creating | redirected | confirming | authorizing while pending at an upstream; null otherwise. */
+  upstream_state: string | null;
+  /** JSON object of the connector's notes (never a secret). */
+  upstream_data: string | null;
+  /** When the reconciler asks the upstream next; null when nothing is owed. */
+  reconcile_at: Int8 | null;
+  reconcile_attempts: number;
 }
 
 export interface CurrencyRatesTable {
@@ -224,6 +235,48 @@ export interface RefundsTable {
   reason: string | null;
   created_at: Int8;
   completed_at: Int8 | null;
+  connector_id: string | null;
+  /** The refund's id at the upstream (a bKash refundTrxID, an SSLCommerz refund_ref_id). */
+  upstream_ref: string | null;
+  upstream_data: string | null;
+  /** When the reconciler asks refundStatus next (a pending refund at an upstream). */
+  reconcile_at: Int8 | null;
+  reconcile_attempts: number;
+}
+
+export interface ConnectorsTable {
+  id: string;
+  kind: string; // sandbox | bkash | sslcommerz
+  environment: string; // sandbox | live
+  /** JSON object of the non-secret settings (base URL, store id, username…). */
+  config: string;
+  /** AES-GCM sealed JSON object of the secrets (passwords, app secrets); null when none. */
+  secrets_sealed: string | null;
+  enabled: number; // 0 | 1
+  created_at: Int8;
+  updated_at: Int8;
+}
+
+export interface ConnectorRoutesTable {
+  /** '*' for every merchant, else a merchant id. */
+  scope: string;
+  method: string; // card | bkash | nagad | rocket | internet_banking
+  connector_id: string;
+  updated_at: Int8;
+}
+
+export interface UpstreamCallsTable {
+  id: string; // upc_…
+  connector_id: string;
+  payment_id: string | null;
+  refund_id: string | null;
+  operation: string;
+  started_at: Int8;
+  latency_ms: number;
+  outcome: string; // ok | failed | timeout | error | refused
+  http_status: number | null;
+  code: string | null;
+  message: string | null;
 }
 
 export interface SettlementBatchesTable {
@@ -262,6 +315,9 @@ export interface Database {
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  connectors: ConnectorsTable;
+  connector_routes: ConnectorRoutesTable;
+  upstream_calls: UpstreamCallsTable;
 }
 
 export interface WebhookEndpointsTable {

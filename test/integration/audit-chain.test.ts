@@ -116,7 +116,18 @@ for (const dialect of dialects()) {
       await sql`drop index payments_live_ref_uq`.execute(k);
       await sql`drop index payments_merchant_ref_idx`.execute(k);
       await sql`create unique index payments_merchant_ref_uq on payments (merchant_id, merchant_ref_id)`.execute(k);
-      const later = ['0008_hardening', '0009_expiry_sweep', '0010_live_merchant_ref'];
+      // 0011, likewise.
+      for (const table of ['connectors', 'connector_routes', 'upstream_calls'])
+        await sql`drop table ${sql.table(table)}`.execute(k);
+      for (const index of ['payments_reconcile_idx', 'payments_upstream_ref_idx', 'refunds_reconcile_idx']) {
+        await sql`drop index ${sql.ref(index)}`.execute(k);
+      }
+      const upstreamColumns = ['connector_id', 'upstream_ref', 'upstream_data', 'reconcile_at', 'reconcile_attempts'];
+      for (const col of [...upstreamColumns, 'upstream_state']) {
+        await sql`alter table payments drop column ${sql.ref(col)}`.execute(k);
+      }
+      for (const col of upstreamColumns) await sql`alter table refunds drop column ${sql.ref(col)}`.execute(k);
+      const later = ['0008_hardening', '0009_expiry_sweep', '0010_live_merchant_ref', '0011_connectors'];
       await sql`delete from kysely_migration where name in (${sql.join(later)})`.execute(k);
       const applied = await migrateToLatest(k, dialect);
       assert.deepEqual(applied, later);

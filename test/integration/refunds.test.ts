@@ -106,6 +106,7 @@ for (const dialect of dialects()) {
       await rejects(t.gw.refunds.create(merchantId, pendingToken, null, ACTOR), '4002');
       await t.gw.pay.submit(
         pendingToken,
+        'card',
         {
           kind: 'card',
           digits: '4000000000000002',

@@ -44,6 +44,8 @@ export interface StartOptions {
   host?: string;
   /** How long a client may take to send one whole request (the gateway's default otherwise). */
   requestTimeoutMs?: number;
+  /** Replaces fetch for the gateway's upstream calls (to lose or delay some). */
+  fetch?: typeof fetch;
 }
 
 export async function freePort(): Promise<number> {
@@ -90,6 +92,7 @@ export async function startGateway(dialect: DialectName, opts: StartOptions = {}
     backgroundCheckpoints: true, // as main.ts runs it
     ...(pgSchema ? { pgSchema, pgPoolSize: 4 } : {}),
     ...(opts.fakeClock ? { now: () => clock.now } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   const logs: string[] = [];
   const stream = new Writable({

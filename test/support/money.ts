@@ -54,6 +54,7 @@ export async function approvedPayment(t: TestGateway, c: IssuedCredentials, o: P
   } else {
     const r = await t.gw.pay.submit(
       token,
+      'card',
       { kind: 'card', digits: card, brand: 'VISA', expMonth: 12, expYear: 2039, cvv: '123', holder: 'X' },
       o.emi ? { period: o.emi, bank: 'dbbl' } : null,
       null,

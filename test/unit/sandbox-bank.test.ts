@@ -7,6 +7,9 @@ import {
   AcquirerTimeoutError,
   withTimeout,
   type AuthorizeResult,
+  type InstrumentInfo,
+  type PaymentAttempt,
+  type RefundAttempt,
   type Instrument,
   type WalletProvider,
 } from '../../src/acquirers/port.js';
@@ -35,8 +38,50 @@ function card(digits: string, over: Partial<Extract<Instrument, { kind: 'card' }
   };
 }
 
+/** The sandbox bank names the instrument in every answer to a card, wallet or login. */
+type Result = AuthorizeResult & { info: InstrumentInfo };
+const ctx = (signal = live()) => ({ signal, record: () => {} });
+const attemptFor = (instrument: Instrument): PaymentAttempt => ({
+  paymentId: 'pay_test',
+  token: 'a'.repeat(40),
+  refId: 'REF000000000001',
+  merchantName: 'Test Shop',
+  amountMinor: 1000n,
+  currency: 'BDT',
+  method:
+    instrument.kind === 'card'
+      ? 'card'
+      : instrument.kind === 'mobile_wallet'
+        ? instrument.provider
+        : 'internet_banking',
+  instrument,
+  customer: {
+    name: 'A',
+    email: 'a@example.com',
+    phone: '01700000000',
+    address: '',
+    city: '',
+    postcode: '',
+    country: '',
+  },
+  description: 'test',
+  returnUrl: 'http://127.0.0.1/upstream/sandbox/return/' + 'a'.repeat(40),
+  notifyUrl: 'http://127.0.0.1/upstream/sandbox/notify',
+});
 const authorize = (instrument: Instrument, acquirer = bank, signal = live()) =>
-  acquirer.authorize({ paymentId: 'pay_test', amountMinor: 1000n, currency: 'BDT', instrument }, signal);
+  acquirer.authorize(attemptFor(instrument), ctx(signal)) as Promise<Result>; // see Result
+const refundFor = (authCode: string, amountMinor: bigint): RefundAttempt => ({
+  refundId: 'rfd_test' + Math.random(),
+  paymentId: 'pay_test',
+  authCode,
+  upstream: null,
+  paymentAmountMinor: 1000n,
+  amountMinor,
+  reason: 'test',
+  refundRef: null,
+  otherRefundRefs: [],
+});
+const complete = (ref: string, otp: string) => bank.completeChallenge!(ref, otp, ctx()) as Promise<Result>; // see Result
 
 /** Neither the full number nor the CVV may appear in anything the bank returns. */
 function assertNoSecrets(r: AuthorizeResult, digits: string, cvv = '987'): void {
@@ -145,14 +190,14 @@ describe('sandbox bank: one-time password', () => {
 
     const ref = r.challenge.ref;
     for (let i = 0; i < 3; i++) {
-      const wrong = await bank.completeChallenge(ref, '000000', live());
+      const wrong = await complete(ref, '000000');
       assert.equal(wrong.outcome, 'retry');
       assert.ok(wrong.outcome === 'retry');
       assert.equal(wrong.field, 'otp');
       assert.ok(wrong.message.length > 0);
       assert.deepEqual(wrong.info, r.info);
     }
-    const ok = await bank.completeChallenge(ref, ' 123456 ', live());
+    const ok = await complete(ref, ' 123456 ');
     approvedCode(ok);
     assert.deepEqual(ok.info, r.info);
     assert.ok(ok.outcome === 'approved' && ok.authCode.startsWith('OK'));
@@ -162,18 +207,18 @@ describe('sandbox bank: one-time password', () => {
     const r = await authorize(card('4000008400001629'));
     assert.ok(r.outcome === 'challenge');
     assertNoSecrets(r, '4000008400001629');
-    const wrong = await bank.completeChallenge(r.challenge.ref, '654321', live());
+    const wrong = await complete(r.challenge.ref, '654321');
     assert.ok(wrong.outcome === 'retry' && wrong.field === 'otp');
-    const done = await bank.completeChallenge(r.challenge.ref, '123456', live());
+    const done = await complete(r.challenge.ref, '123456');
     assert.ok(done.outcome === 'declined');
     assert.equal(done.reason, 'Declined: authentication failed');
     assert.equal(done.info.masked, '400000******1629');
   });
 
   it('a corrupt reference is an error, not an outcome', async () => {
-    await assert.rejects(bank.completeChallenge('not-a-ref', '123456', live()));
+    await assert.rejects(complete('not-a-ref', '123456'));
     const bogus = Buffer.from(JSON.stringify({ v: 1, o: 'approve' })).toString('base64url');
-    await assert.rejects(bank.completeChallenge(bogus, '123456', live()));
+    await assert.rejects(complete(bogus, '123456'));
   });
 });
 
@@ -227,9 +272,9 @@ describe('sandbox bank: mobile wallets', () => {
         assert.ok(r.outcome === 'challenge');
         assert.deepEqual(r.info, info);
         assert.ok(!Buffer.from(r.challenge.ref, 'base64url').toString().includes('12121'), 'PIN in the ref');
-        const wrong = await bank.completeChallenge(r.challenge.ref, '111111', live());
+        const wrong = await complete(r.challenge.ref, '111111');
         assert.ok(wrong.outcome === 'retry' && wrong.field === 'otp');
-        const ok = await bank.completeChallenge(r.challenge.ref, '123456', live());
+        const ok = await complete(r.challenge.ref, '123456');
         approvedCode(ok);
         assert.deepEqual(ok.info, info);
       });
@@ -296,8 +341,7 @@ describe('sandbox bank: internet banking', () => {
 });
 
 describe('sandbox bank: refunds', () => {
-  const refund = (authCode: string, amountMinor = 500n) =>
-    bank.refund({ paymentId: 'pay_test', authCode, amountMinor }, live());
+  const refund = (authCode: string, amountMinor = 500n) => bank.refund(refundFor(authCode, amountMinor), ctx());
 
   it('an ordinary payment refunds', async () => {
     const code = approvedCode(await authorize(card('4111111111111111')));
@@ -332,8 +376,8 @@ describe('sandbox bank: latency and aborts', () => {
     const p = authorize(card('4111111111111111'), slow, ctrl.signal);
     ctrl.abort(reason);
     await assert.rejects(p, (e) => e === reason);
-    await assert.rejects(slow.refund({ paymentId: 'p', authCode: 'OKAAAA', amountMinor: 1n }, ctrl.signal));
-    await assert.rejects(slow.completeChallenge('x', '123456', ctrl.signal));
+    await assert.rejects(slow.refund(refundFor('OKAAAA', 1n), ctx(ctrl.signal)));
+    await assert.rejects(slow.completeChallenge!('x', '123456', ctx(ctrl.signal)));
   });
 
   it('an already-aborted signal rejects at once', async () => {
@@ -379,9 +423,14 @@ describe('published code tables', () => {
         ['MASTERCARD', '1002'],
         ['AMEX', '1003'],
         ['NEXUS', '1004'],
+        ['OTHERCARD', '1099'],
         ['BKASH', '6001'],
         ['NAGAD', '6002'],
         ['ROCKET', '6003'],
+        ['UPAY', '6004'],
+        ['TAP', '6005'],
+        ['MCASH', '6006'],
+        ['OTHERWALLET', '6099'],
         ['IBANKING', '7001'],
       ],
     );

@@ -1,7 +1,13 @@
 /**
- * The sandbox bank: a deterministic acquirer implementing PROTOCOL.md section 10, so merchants can
- * exercise every outcome. It never logs, stores or returns a full card number or a CVV: results carry
- * masked info only, and challenge references (persisted by the gateway) hold nothing else.
+ * The sandbox bank: a deterministic connector implementing PROTOCOL.md section 10, so merchants can
+ * exercise every outcome, including a redirect to the bank's own page (3-D Secure cards) so the
+ * redirect path runs in sandbox too. It never logs, stores or returns a full card number or a CVV:
+ * results carry masked info only, and challenge references (persisted by the gateway) hold nothing
+ * else.
+ *
+ * Its books (what it authorised, refunded, and its authentication sessions) live in memory: like a
+ * bank that lost its state, after a restart it has no record of earlier authorisations, and an
+ * inquiry answers `absent` (nothing charged), which is what the process that died with it did too.
  */
 import {
   asciiDigits,
@@ -13,168 +19,45 @@ import {
   maskBankLogin,
   maskWallet,
   normaliseWalletNumber,
-  type CardBrand,
 } from '../../domain/card.js';
 import { randomString } from '../../domain/ids.js';
 import { cardCodes, ibankingCodes, walletCodes } from '../codes.js';
-import type { Acquirer, AuthorizeResult, Instrument, InstrumentInfo } from '../port.js';
+import {
+  BANK_TIMEOUT_REASON,
+  type AuthorizeResult,
+  type CallContext,
+  type Connector,
+  type FinalOutcome,
+  type Instrument,
+  type InstrumentInfo,
+  type RefundResult,
+  type Settlement,
+} from '../port.js';
+import {
+  CARD_BEHAVIOUR,
+  SANDBOX_BANK_NAME,
+  SANDBOX_IBANKING_PASSWORD,
+  SANDBOX_IBANKING_USER,
+  SANDBOX_OTP,
+  SANDBOX_WALLET_PIN,
+} from './instruments.js';
 
+export {
+  SANDBOX_3DS_CARD,
+  SANDBOX_BANK_NAME,
+  SANDBOX_IBANKING_PASSWORD,
+  SANDBOX_IBANKING_USER,
+  SANDBOX_INSTRUMENTS,
+  SANDBOX_NEXUS_CARD,
+  SANDBOX_OTP,
+  SANDBOX_REFUND_FAIL_CARD,
+  SANDBOX_WALLET_PIN,
+  type SandboxInstrument,
+} from './instruments.js';
 // The docs render the published code table from here, next to the sandbox instruments.
 export { INSTRUMENT_CODES } from '../codes.js';
-
-export const SANDBOX_BANK_NAME = 'Sandbox Bank';
-export const SANDBOX_OTP = '123456';
-export const SANDBOX_WALLET_PIN = '12121';
-export const SANDBOX_IBANKING_USER = 'sandbox';
-export const SANDBOX_IBANKING_PASSWORD = 'sandbox';
-/** A Luhn-valid 16-digit DBBL Nexus test card (ours): approved, domestic. */
-export const SANDBOX_NEXUS_CARD = '9012345678901238';
-/** Payments with this card are approved but their refunds fail. */
-export const SANDBOX_REFUND_FAIL_CARD = '4000000000005126';
 /** What the sandbox bank answers when it "hangs" long enough to time out on its own. */
 export { BANK_TIMEOUT_REASON } from '../port.js';
-import { BANK_TIMEOUT_REASON } from '../port.js';
-
-type Behaviour =
-  | { kind: 'approve'; foreign?: boolean; refundFails?: boolean }
-  | { kind: 'decline'; reason: string }
-  | { kind: 'otp'; then: 'approve' | 'decline' }
-  | { kind: 'hang' };
-
-interface SandboxCard {
-  number: string;
-  brand: CardBrand;
-  behaviour: Behaviour;
-  outcome: string;
-}
-
-const CARDS: readonly SandboxCard[] = [
-  {
-    number: '4111111111111111',
-    brand: 'VISA',
-    behaviour: { kind: 'approve' },
-    outcome: 'approved, domestic',
-  },
-  {
-    number: '5555555555554444',
-    brand: 'MASTERCARD',
-    behaviour: { kind: 'approve' },
-    outcome: 'approved, domestic',
-  },
-  { number: '378282246310005', brand: 'AMEX', behaviour: { kind: 'approve' }, outcome: 'approved, domestic' },
-  {
-    number: SANDBOX_NEXUS_CARD,
-    brand: 'NEXUS',
-    behaviour: { kind: 'approve' },
-    outcome: 'approved, domestic',
-  },
-  {
-    number: '4242424242424242',
-    brand: 'VISA',
-    behaviour: { kind: 'approve', foreign: true },
-    outcome: 'approved, foreign card (is_foreign "1")',
-  },
-  {
-    number: '4000000000000002',
-    brand: 'VISA',
-    behaviour: { kind: 'decline', reason: 'Declined' },
-    outcome: 'declined (generic)',
-  },
-  {
-    number: '4000000000009995',
-    brand: 'VISA',
-    behaviour: { kind: 'decline', reason: 'Declined: insufficient funds' },
-    outcome: 'declined, insufficient funds',
-  },
-  {
-    number: '4000000000000069',
-    brand: 'VISA',
-    behaviour: { kind: 'decline', reason: 'Declined: expired card' },
-    outcome: 'declined, expired card',
-  },
-  {
-    number: '4000000000000127',
-    brand: 'VISA',
-    behaviour: { kind: 'decline', reason: 'Declined: incorrect CVV' },
-    outcome: 'declined, incorrect CVV',
-  },
-  {
-    number: '4000000000003220',
-    brand: 'VISA',
-    behaviour: { kind: 'otp', then: 'approve' },
-    outcome: `one-time password step (OTP ${SANDBOX_OTP}), then approved; 3 wrong OTPs → declined`,
-  },
-  {
-    number: '4000008400001629',
-    brand: 'VISA',
-    behaviour: { kind: 'otp', then: 'decline' },
-    outcome: 'one-time password step, then declined (authentication failed)',
-  },
-  {
-    number: '4000000000000119',
-    brand: 'VISA',
-    behaviour: { kind: 'hang' },
-    outcome: 'the bank does not answer in time → declined with "Bank timeout", nothing charged',
-  },
-  {
-    number: SANDBOX_REFUND_FAIL_CARD,
-    brand: 'VISA',
-    behaviour: { kind: 'approve', refundFails: true },
-    outcome: 'approved; refunds of the payment fail',
-  },
-];
-
-const CARD_BEHAVIOUR: ReadonlyMap<string, Behaviour> = new Map(CARDS.map((c) => [c.number, c.behaviour]));
-
-export interface SandboxInstrument {
-  kind: Instrument['kind'];
-  /** What to enter, as a customer types it (cards grouped in fours, Amex 4-6-5). */
-  instrument: string;
-  brand?: CardBrand;
-  outcome: string;
-}
-
-const BRAND_NAMES: Readonly<Record<CardBrand, string>> = {
-  VISA: 'Visa',
-  MASTERCARD: 'Mastercard',
-  AMEX: 'Amex',
-  NEXUS: 'DBBL Nexus',
-};
-
-function groupCard(n: string): string {
-  return n.length === 15 ? `${n.slice(0, 4)} ${n.slice(4, 10)} ${n.slice(10)}` : n.replace(/(\d{4})(?=\d)/g, '$1 ');
-}
-
-/** The published sandbox instruments, for docs and the payment page's hints. */
-export const SANDBOX_INSTRUMENTS: SandboxInstrument[] = [
-  ...CARDS.map((c) => ({
-    kind: 'card' as const,
-    instrument: groupCard(c.number),
-    brand: c.brand,
-    outcome: `${BRAND_NAMES[c.brand]}: ${c.outcome}`,
-  })),
-  {
-    kind: 'card',
-    instrument: 'any other Luhn-valid Visa, Mastercard, Amex or Nexus number',
-    outcome: 'approved, domestic',
-  },
-  {
-    kind: 'mobile_wallet',
-    instrument: `wallet 01700000001, PIN ${SANDBOX_WALLET_PIN}, OTP ${SANDBOX_OTP}`,
-    outcome: 'approved (bKash, Nagad and Rocket alike; a wrong PIN or OTP may be retried)',
-  },
-  { kind: 'mobile_wallet', instrument: 'wallet 01700000002', outcome: 'declined, insufficient balance' },
-  {
-    kind: 'mobile_wallet',
-    instrument: 'any other wallet number',
-    outcome: 'declined, wallet not registered',
-  },
-  {
-    kind: 'internet_banking',
-    instrument: `internet banking user ${SANDBOX_IBANKING_USER}, password ${SANDBOX_IBANKING_PASSWORD}`,
-    outcome: 'approved (anything else: wrong username or password, may be retried)',
-  },
-];
 
 export interface SandboxBankOptions {
   /** Simulated latency of every call, abortable. Default 0. */
@@ -183,6 +66,8 @@ export interface SandboxBankOptions {
   timeoutHangMs?: number;
   /** Clock for the expiry check. Default Date.now. */
   now?: () => number;
+  /** The gateway's public base URL: the bank's own authentication page is served under it. */
+  publicUrl?: string;
 }
 
 /** Challenge reference: base64url JSON. Masked info only; the gateway stores it. */
@@ -257,25 +142,102 @@ function newAuthCode(refundFails: boolean): string {
   return (refundFails ? 'RF' : 'OK') + randomString(4, AUTH_ALPHABET);
 }
 
-const approved = (info: InstrumentInfo, refundFails = false): AuthorizeResult => ({
+const approved = (info: InstrumentInfo, refundFails = false): FinalOutcome => ({
   outcome: 'approved',
   info,
   authCode: newAuthCode(refundFails),
 });
 
-const declined = (info: InstrumentInfo, reason: string): AuthorizeResult => ({
-  outcome: 'declined',
-  info,
-  reason,
-});
+const declined = (info: InstrumentInfo, reason: string): FinalOutcome => ({ outcome: 'declined', info, reason });
 
-export function createSandboxBank(opts: SandboxBankOptions = {}): Acquirer {
+/** An authentication session on the bank's own page (3-D Secure by redirect). */
+interface AuthSession {
+  paymentId: string;
+  merchantName: string;
+  amountMinor: bigint;
+  then: 'approve' | 'decline';
+  info: InstrumentInfo;
+  returnUrl: string;
+  state: 'open' | 'approved' | 'declined' | 'cancelled';
+  outcome?: FinalOutcome;
+}
+
+/** What the bank's authentication page shows. */
+export interface AuthenticationView {
+  merchantName: string;
+  amountMinor: bigint;
+  masked: string | null;
+  open: boolean;
+}
+
+export interface SandboxBank extends Connector {
+  /** The authentication session behind the bank's page, or undefined. */
+  authentication(id: string): AuthenticationView | undefined;
+  /** The customer's choice on that page; the URL to send the browser back to, or undefined. */
+  authenticate(id: string, choice: 'approve' | 'fail' | 'cancel'): string | undefined;
+}
+
+/** A bounded map: the bank's memory of recent sessions, authorisations and refunds. */
+function remember<V>(max: number) {
+  const m = new Map<string, V>();
+  return {
+    get: (k: string) => m.get(k),
+    set(k: string, v: V) {
+      m.delete(k);
+      m.set(k, v);
+      if (m.size > max) m.delete(m.keys().next().value as string); // the map is non-empty here
+    },
+  };
+}
+
+export function createSandboxBank(opts: SandboxBankOptions = {}): SandboxBank {
   const latencyMs = opts.latencyMs ?? 0;
   const hangMs = opts.timeoutHangMs ?? 60_000;
   const now = opts.now ?? Date.now;
+  const publicUrl = opts.publicUrl ?? 'http://127.0.0.1:8080';
+  const sessions = remember<AuthSession>(50_000);
+  const authorised = remember<FinalOutcome>(200_000);
+  const refunds = remember<RefundResult>(200_000);
+
+  /** Every call is one row of the payment's upstream log, as a real bank's would be. */
+  async function traced<T extends { outcome: string }>(
+    ctx: CallContext,
+    operation: string,
+    call: () => Promise<T> | T,
+  ): Promise<T> {
+    const startedAt = Date.now();
+    try {
+      await sleep(latencyMs, ctx.signal);
+      const r = await call();
+      ctx.record({
+        operation,
+        startedAt,
+        latencyMs: Date.now() - startedAt,
+        outcome: 'ok',
+        httpStatus: null,
+        code: r.outcome,
+        message: null,
+      });
+      return r;
+    } catch (e) {
+      const timeout = ctx.signal.aborted;
+      ctx.record({
+        operation,
+        startedAt,
+        latencyMs: Date.now() - startedAt,
+        outcome: timeout ? 'timeout' : 'error',
+        httpStatus: null,
+        code: null,
+        message: timeout ? 'no answer in time' : String(e),
+      });
+      throw e;
+    }
+  }
 
   async function authorizeCard(
+    paymentId: string,
     card: Extract<Instrument, { kind: 'card' }>,
+    attempt: Parameters<Connector['authorize']>[0],
     signal: AbortSignal,
   ): Promise<AuthorizeResult> {
     const brand = cardBrand(card.digits);
@@ -308,6 +270,23 @@ export function createSandboxBank(opts: SandboxBankOptions = {}): Acquirer {
             hint: `Enter the one-time password sent to the phone registered with card ${info.masked}. Sandbox OTP: ${SANDBOX_OTP}`,
           },
         };
+      case 'redirect': {
+        const id = randomString(24);
+        sessions.set(id, {
+          paymentId,
+          merchantName: attempt.merchantName,
+          amountMinor: attempt.amountMinor,
+          then: behaviour.then,
+          info,
+          returnUrl: attempt.returnUrl,
+          state: 'open',
+        });
+        return {
+          outcome: 'redirect',
+          upstream: { ref: id, data: {} },
+          redirect: { url: `${publicUrl}/sandbox-bank/authenticate/${id}`, method: 'GET', fields: {} },
+        };
+      }
       case 'hang':
         await sleep(hangMs, signal);
         return declined(info, BANK_TIMEOUT_REASON);
@@ -347,36 +326,113 @@ export function createSandboxBank(opts: SandboxBankOptions = {}): Acquirer {
     return { outcome: 'retry', info, field: 'password', message: 'Wrong username or password' };
   }
 
+  /** Final outcomes go into the bank's books, so an inquiry can tell what it did. */
+  const booked = <T extends AuthorizeResult>(paymentId: string, r: T): T => {
+    if (r.outcome === 'approved' || r.outcome === 'declined') authorised.set(paymentId, r);
+    return r;
+  };
+
+  const settlementOf = (s: AuthSession): Settlement =>
+    s.outcome ??
+    (s.state === 'cancelled' ? { outcome: 'cancelled', reason: 'Cancelled by customer' } : { outcome: 'open' });
+
   return {
-    name: SANDBOX_BANK_NAME,
-
-    async authorize(req, signal) {
-      await sleep(latencyMs, signal);
-      const ins = req.instrument;
-      switch (ins.kind) {
-        case 'card':
-          return authorizeCard(ins, signal);
-        case 'mobile_wallet':
-          return authorizeWallet(ins);
-        case 'internet_banking':
-          return authorizeIbanking(ins);
-      }
+    id: 'sandbox',
+    kind: 'sandbox',
+    displayName: SANDBOX_BANK_NAME,
+    capabilities: {
+      methods: ['card', 'bkash', 'nagad', 'rocket', 'internet_banking'],
+      collectsInstrument: true,
+      settleWindowMs: 5 * 60_000,
+      timeoutIsDecline: true,
     },
 
-    async completeChallenge(ref, otp, signal) {
-      await sleep(latencyMs, signal);
-      const state = decodeRef(ref);
-      if (asciiDigits(otp).trim() !== SANDBOX_OTP) {
-        return { outcome: 'retry', info: state.info, field: 'otp', message: 'Wrong one-time password' };
-      }
-      return state.o === 'approve' ? approved(state.info) : declined(state.info, 'Declined: authentication failed');
+    authorize: (attempt, ctx) =>
+      traced(ctx, 'authorize', async () => {
+        const ins = attempt.instrument;
+        if (!ins) return { outcome: 'declined', reason: 'Declined: no instrument' } as const;
+        switch (ins.kind) {
+          case 'card':
+            return booked(attempt.paymentId, await authorizeCard(attempt.paymentId, ins, attempt, ctx.signal));
+          case 'mobile_wallet':
+            return booked(attempt.paymentId, authorizeWallet(ins));
+          case 'internet_banking':
+            return booked(attempt.paymentId, authorizeIbanking(ins));
+        }
+      }),
+
+    completeChallenge: (ref, otp, ctx) =>
+      traced(ctx, 'complete_challenge', () => {
+        const state = decodeRef(ref);
+        if (asciiDigits(otp).trim() !== SANDBOX_OTP) {
+          return { outcome: 'retry', info: state.info, field: 'otp', message: 'Wrong one-time password' } as const;
+        }
+        return state.o === 'approve' ? approved(state.info) : declined(state.info, 'Declined: authentication failed');
+      }),
+
+    complete: (_params, attempt, upstream, ctx) =>
+      traced(ctx, 'authentication_result', (): Settlement => {
+        const s = sessions.get(upstream.ref);
+        if (!s || s.paymentId !== attempt.paymentId) return { outcome: 'absent' };
+        return settlementOf(s);
+      }),
+
+    inquire: (attempt, upstream, ctx) =>
+      traced(ctx, 'inquire', (): Settlement => {
+        const s = upstream.ref ? sessions.get(upstream.ref) : undefined;
+        if (s && s.paymentId === attempt.paymentId) return settlementOf(s);
+        return authorised.get(attempt.paymentId) ?? { outcome: 'absent' };
+      }),
+
+    refund: (req, ctx) =>
+      traced(ctx, 'refund', (): RefundResult => {
+        const r: RefundResult =
+          req.amountMinor <= 0n
+            ? { outcome: 'failed', reason: 'Invalid refund amount' }
+            : req.authCode.startsWith('RF')
+              ? { outcome: 'failed', reason: 'Refund declined by issuer' }
+              : { outcome: 'succeeded' };
+        refunds.set(req.refundId, r);
+        return r;
+      }),
+
+    refundStatus: (req, ctx) =>
+      traced(
+        ctx,
+        'refund_status',
+        (): RefundResult =>
+          refunds.get(req.refundId) ?? { outcome: 'failed', reason: 'The bank has no record of this refund' },
+      ),
+
+    test: async () => ({ ok: true, detail: 'The sandbox bank is built in and always answers.' }),
+
+    authentication(id) {
+      const s = sessions.get(id);
+      return (
+        s && {
+          merchantName: s.merchantName,
+          amountMinor: s.amountMinor,
+          masked: s.info.masked,
+          open: s.state === 'open',
+        }
+      );
     },
 
-    async refund(req, signal) {
-      await sleep(latencyMs, signal);
-      if (req.amountMinor <= 0n) return { outcome: 'failed', reason: 'Invalid refund amount' };
-      if (req.authCode.startsWith('RF')) return { outcome: 'failed', reason: 'Refund declined by issuer' };
-      return { outcome: 'succeeded' };
+    authenticate(id, choice) {
+      const s = sessions.get(id);
+      if (!s) return undefined;
+      if (s.state === 'open') {
+        if (choice === 'cancel') s.state = 'cancelled';
+        else if (choice === 'fail' || s.then === 'decline') {
+          s.state = 'declined';
+          s.outcome = declined(s.info, 'Declined: authentication failed');
+        } else {
+          s.state = 'approved';
+          s.outcome = approved(s.info);
+        }
+        if (s.outcome) authorised.set(s.paymentId, s.outcome);
+      }
+      return `${s.returnUrl}${s.returnUrl.includes('?') ? '&' : '?'}session=${encodeURIComponent(id)}`;
     },
   };
 }

@@ -85,6 +85,23 @@ const en = {
   secured: 'Card details go straight to the bank; the shop never sees them.',
   reference: 'Reference',
   merchant: 'Merchant',
+  payWith: 'Pay with {name}',
+  continueTo: 'Continue to {name}',
+  redirectNote: 'You will pay {amount} BDT on {name}’s own secure page, then come back here.',
+  redirectingTo: 'Taking you to {name}…',
+  atUpstream: 'You are paying with {name}',
+  atUpstreamText: 'Your payment was started on {name}’s page. Continue there to finish it, or cancel it.',
+  confirming: 'We are confirming your payment',
+  confirmingText:
+    'We are asking {name} whether your payment went through. Do not pay again: this page refreshes by itself and shows the result.',
+  tryAgain: 'Please try again',
+  tryAgainText:
+    '{name} could not start your payment. No money was taken; you may try again or choose another way to pay.',
+  noMethods: 'No way to pay is available for this payment at the moment. No money was taken.',
+  bankAuthTitle: 'Sandbox Bank: 3-D Secure',
+  bankAuthText: 'Confirm the payment of {amount} BDT to {merchant} with card {card}.',
+  bankAuthApprove: 'Authenticate',
+  bankAuthFail: 'Fail authentication',
 };
 
 export type MessageKey = keyof typeof en;
@@ -173,6 +190,22 @@ const bn: Record<MessageKey, string> = {
   secured: 'কার্ডের তথ্য সরাসরি ব্যাংকে যায়; দোকান তা দেখতে পায় না।',
   reference: 'রেফারেন্স',
   merchant: 'মার্চেন্ট',
+  payWith: '{name} দিয়ে পরিশোধ করুন',
+  continueTo: '{name}-এ চালিয়ে যান',
+  redirectNote: 'আপনি {name}-এর নিজস্ব নিরাপদ পাতায় {amount} টাকা পরিশোধ করবেন, তারপর এখানে ফিরে আসবেন।',
+  redirectingTo: 'আপনাকে {name}-এ নিয়ে যাওয়া হচ্ছে…',
+  atUpstream: 'আপনি {name} দিয়ে পরিশোধ করছেন',
+  atUpstreamText: 'আপনার পেমেন্ট {name}-এর পাতায় শুরু হয়েছে। শেষ করতে সেখানে চালিয়ে যান, অথবা বাতিল করুন।',
+  confirming: 'আমরা আপনার পেমেন্ট নিশ্চিত করছি',
+  confirmingText:
+    'আপনার পেমেন্ট সম্পন্ন হয়েছে কি না আমরা {name}-এর কাছে জানতে চাইছি। আবার পরিশোধ করবেন না: পাতাটি নিজে থেকেই রিফ্রেশ হয়ে ফলাফল দেখাবে।',
+  tryAgain: 'আবার চেষ্টা করুন',
+  tryAgainText: '{name} আপনার পেমেন্ট শুরু করতে পারেনি। কোনো টাকা কাটা হয়নি; আবার চেষ্টা করুন বা অন্যভাবে পরিশোধ করুন।',
+  noMethods: 'এই মুহূর্তে এই পেমেন্টের জন্য কোনো পরিশোধের উপায় নেই। কোনো টাকা কাটা হয়নি।',
+  bankAuthTitle: 'স্যান্ডবক্স ব্যাংক: ৩-ডি সিকিউর',
+  bankAuthText: '{card} কার্ড দিয়ে {merchant}-কে {amount} টাকা পরিশোধ নিশ্চিত করুন।',
+  bankAuthApprove: 'যাচাই করুন',
+  bankAuthFail: 'যাচাই ব্যর্থ করুন',
 };
 
 const DICTS: Record<Lang, Record<MessageKey, string>> = { en, bn };

@@ -1,5 +1,6 @@
 import { formatMinor, formatRate, formatBps } from '../../domain/money.js';
-import type { Payment, PaymentMethod } from '../../domain/payment.js';
+import type { Payment } from '../../domain/payment.js';
+import type { RedirectTarget, WalletProvider } from '../../acquirers/port.js';
 import type { ParsedOrder } from '../../domain/product-desc.js';
 import { html, type Html } from '../html.js';
 import { bankText, type Lang, type Translate } from './i18n.js';
@@ -21,11 +22,27 @@ export interface EmiOffer {
   totalMinor: bigint;
 }
 
+/**
+ * A choice in the method chooser: cards, the wallets our page collects (one "Mobile wallet" form with
+ * a provider list), internet banking, and each wallet paid on its own page (bKash …).
+ */
+export type Choice = 'card' | 'mobile_wallet' | 'internet_banking' | WalletProvider;
+
+export interface ChoiceView {
+  choice: Choice;
+  label: string;
+  /** The upstream whose page takes the customer (a redirect connector); absent when our form collects. */
+  redirectTo?: string;
+}
+
 export interface CheckoutView {
   merchantName: string;
   payment: Payment;
   order: ParsedOrder | undefined;
-  method: PaymentMethod;
+  method: Choice;
+  choices: ChoiceView[];
+  /** The wallets the "Mobile wallet" form offers. */
+  walletProviders: WalletProvider[];
   emi: { banks: { key: string; name: string }[]; offers: EmiOffer[] } | undefined;
   values: Record<string, string>;
   errors: Record<string, string>;
@@ -33,11 +50,7 @@ export interface CheckoutView {
   instruments: { instrument: string; outcome: string }[];
 }
 
-const METHODS: [PaymentMethod, 'methodCard' | 'methodWallet' | 'methodBank'][] = [
-  ['card', 'methodCard'],
-  ['mobile_wallet', 'methodWallet'],
-  ['internet_banking', 'methodBank'],
-];
+const WALLET_NAMES: Readonly<Record<WalletProvider, string>> = { bkash: 'bKash', nagad: 'Nagad', rocket: 'Rocket' };
 
 const withLang = (path: string, lang: Lang) => `${path}?lang=${lang}`;
 
@@ -113,9 +126,9 @@ function methodChooser(ctx: PageContext, v: CheckoutView): Html {
   return html`<form class="methods" method="get" action="${ctx.basePath}">
 <input type="hidden" name="lang" value="${ctx.lang}">
 <fieldset><legend>${t('chooseMethod')}</legend>
-${METHODS.map(
-  ([m, key]) =>
-    html`<button type="submit" name="method" value="${m}" class="method${m === v.method ? ' selected' : ''}" aria-pressed="${m === v.method ? 'true' : 'false'}">${t(key)}</button>`,
+${v.choices.map(
+  (c) =>
+    html`<button type="submit" name="method" value="${c.choice}" class="method${c.choice === v.method ? ' selected' : ''}" aria-pressed="${c.choice === v.method ? 'true' : 'false'}">${c.label}</button>`,
 )}
 </fieldset></form>`;
 }
@@ -170,10 +183,10 @@ ${emi.banks.map((b) => html`<option value="${b.key}"${b.key === chosenBank ? htm
 
 function walletFields(ctx: PageContext, v: CheckoutView): Html {
   const { t } = ctx;
-  const provider = v.values.provider ?? 'bkash';
-  const opt = (value: string, name: string) =>
-    html`<option value="${value}"${value === provider ? html` selected` : ''}>${name}</option>`;
-  return html`${field('provider', t('provider'), html`<select id="provider" name="provider">${opt('bkash', 'bKash')}${opt('nagad', 'Nagad')}${opt('rocket', 'Rocket')}</select>`, undefined)}
+  const provider = v.values.provider ?? v.walletProviders[0] ?? 'bkash';
+  const opt = (value: WalletProvider) =>
+    html`<option value="${value}"${value === provider ? html` selected` : ''}>${WALLET_NAMES[value]}</option>`;
+  return html`${field('provider', t('provider'), html`<select id="provider" name="provider">${v.walletProviders.map(opt)}</select>`, undefined)}
 ${field('wallet_number', t('walletNumber'), textInput('wallet_number', v, { autocomplete: 'tel', inputmode: 'tel', maxlength: 16, hint: true }), v.errors.wallet_number, t('walletHint'))}
 ${field('pin', t('pin'), textInput('pin', v, { autocomplete: 'off', inputmode: 'numeric', maxlength: 8, type: 'password', keep: false }), v.errors.pin)}`;
 }
@@ -205,10 +218,37 @@ function instrumentsTable(ctx: PageContext, v: CheckoutView): Html {
 
 const actionBase = (ctx: PageContext) => ctx.basePath.replace(/^(\/bank-payment-process\/[^/]+).*$/, '$1');
 
+/** A method paid on the upstream's own page: what happens, and one button. */
+function redirectFields(ctx: PageContext, v: CheckoutView, c: ChoiceView): Html {
+  const { t } = ctx;
+  const name = c.redirectTo ?? '';
+  return html`<p class="muted">${t('redirectNote', { amount: formatMinor(v.payment.amountBdtMinor - v.payment.discountMinor), name })}</p>`;
+}
+
+function submitLabel(ctx: PageContext, c: ChoiceView | undefined): string {
+  if (!c?.redirectTo) return ctx.t('pay');
+  if (c.choice === 'bkash' || c.choice === 'nagad' || c.choice === 'rocket') {
+    return ctx.t('payWith', { name: WALLET_NAMES[c.choice] });
+  }
+  return ctx.t('continueTo', { name: c.redirectTo });
+}
+
 export function checkoutPage(ctx: PageContext, v: CheckoutView): string {
   const { t } = ctx;
-  const fields =
-    v.method === 'card' ? cardFields(ctx, v) : v.method === 'mobile_wallet' ? walletFields(ctx, v) : bankFields(ctx, v);
+  const chosen = v.choices.find((c) => c.choice === v.method);
+  if (!chosen) {
+    return layout(
+      { lang: ctx.lang, t, title: `${t('htmlTitle')} · ${v.merchantName}`, sandbox: ctx.sandbox },
+      html`${orderSummary(ctx, v)}<p class="notice" role="alert">${t('noMethods')}</p>${cancelForm(ctx)}`,
+    );
+  }
+  const fields = chosen.redirectTo
+    ? redirectFields(ctx, v, chosen)
+    : v.method === 'card'
+      ? cardFields(ctx, v)
+      : v.method === 'mobile_wallet'
+        ? walletFields(ctx, v)
+        : bankFields(ctx, v);
   const body = html`${orderSummary(ctx, v)}
 ${methodChooser(ctx, v)}
 <form method="post" action="${actionBase(ctx)}/pay" class="pay" novalidate data-once>
@@ -216,10 +256,10 @@ ${hidden(ctx)}<input type="hidden" name="method" value="${v.method}">
 ${Object.keys(v.errors).length > 0 ? html`<p class="error" role="alert">${t('fixErrors')}</p>` : ''}
 ${v.notice ? html`<p class="notice" role="alert">${v.notice}</p>` : ''}
 ${fields}
-<button type="submit" class="primary">${t('pay')}</button>
+<button type="submit" class="primary">${submitLabel(ctx, chosen)}</button>
 </form>
 ${cancelForm(ctx)}
-${v.method === 'card' ? html`<p class="muted small">${t('secured')}</p>` : ''}
+${v.method === 'card' && !chosen.redirectTo ? html`<p class="muted small">${t('secured')}</p>` : ''}
 ${instrumentsTable(ctx, v)}`;
   return layout(
     {
@@ -312,6 +352,43 @@ ${Object.entries(v.fields).map(([k, val]) => html`<input type="hidden" name="${k
 </form>
 </section>`;
   return layout({ lang: ctx.lang, t, title: `${heading} · ${v.merchantName}`, sandbox: ctx.sandbox }, body);
+}
+
+/**
+ * A way to the upstream's page: a link for a GET target (a GET form would replace the target's own
+ * query string), a form of its fields for a POST one (`auto`: it submits itself).
+ */
+function continueTo(target: RedirectTarget, label: string, auto = false): Html {
+  if (target.method === 'GET') return html`<p><a class="button primary" href="${target.url}">${label}</a></p>`;
+  return html`<form method="post" action="${target.url}"${auto ? html` data-autosubmit` : ''}>
+${Object.entries(target.fields).map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}
+<button type="submit" class="primary">${label}</button>
+</form>`;
+}
+
+/** Sends the browser to an upstream's page that takes a POST, with a form that submits itself. */
+export function redirectPage(ctx: PageContext, name: string, target: RedirectTarget): string {
+  const { t } = ctx;
+  return layout(
+    { lang: ctx.lang, t, title: t('redirectingTo', { name }) },
+    html`<section class="message"><h1>${t('redirectingTo', { name })}</h1>
+${continueTo(target, t('continueTo', { name }), true)}</section>`,
+  );
+}
+
+/** The customer came back to our page while the payment is started on the upstream's. */
+export function atUpstreamPage(
+  ctx: PageContext,
+  v: { merchantName: string; payment: Payment; name: string; target: RedirectTarget },
+): string {
+  const { t } = ctx;
+  return layout(
+    { lang: ctx.lang, t, title: `${t('atUpstream', { name: v.name })} · ${v.merchantName}`, sandbox: ctx.sandbox },
+    html`<section class="message"><h1>${t('atUpstream', { name: v.name })}</h1>
+<p>${t('atUpstreamText', { name: v.name })}</p>
+${continueTo(v.target, t('continueTo', { name: v.name }))}
+${cancelForm(ctx)}</section>`,
+  );
 }
 
 export function messagePage(

@@ -5,24 +5,45 @@ import { TOKEN_RE } from '../../domain/ids.js';
 import { asciiDigits } from '../../domain/card.js';
 import type { Merchant } from '../../domain/merchant.js';
 import { percentOf } from '../../domain/money.js';
-import type { Payment, PaymentMethod } from '../../domain/payment.js';
+import type { Payment } from '../../domain/payment.js';
 import { parseProductDesc } from '../../domain/product-desc.js';
-import type { Instrument } from '../../acquirers/port.js';
+import { methodOfKey, type Instrument, type MethodKey, type WalletProvider } from '../../acquirers/port.js';
+import type { Offer } from '../../acquirers/router.js';
 import { bankAmountWith, type ChallengeState, type EmiChoice, type PayResult } from '../../app/pay.js';
+import { readAttemptState } from '../../app/attempt.js';
 import { callbackFields } from '../../app/callback.js';
-import { checkoutPage, messagePage, otpPage, resultPage, type CheckoutView, type PageContext } from './pages.js';
+import {
+  atUpstreamPage,
+  checkoutPage,
+  messagePage,
+  otpPage,
+  redirectPage,
+  resultPage,
+  type CheckoutView,
+  type Choice,
+  type ChoiceView,
+  type PageContext,
+} from './pages.js';
 import { bankText, pickLang, translator, type Translate } from './i18n.js';
 import { readInstrument } from './forms.js';
 import { retryAfterSeconds, type AbuseLimits } from '../../app/rate-limit.js';
 
 export interface CheckoutDeps {
   load(token: string): Promise<Payment | undefined>;
+  /** The methods the payment can be paid with now, each with the connector it routes to. */
+  offers(p: Payment, merchant: Merchant): Promise<Offer[]>;
   submit(
     token: string,
-    instrument: Instrument,
+    key: MethodKey,
+    instrument: Instrument | null,
     emi: EmiChoice | null,
     pageExtra: string | null,
+    lang?: string,
   ): Promise<PayResult | undefined>;
+  /** A look at the upstream now for a payment being confirmed, if one is due. */
+  nudge(p: Payment): Promise<Payment>;
+  /** A connector's customer-facing name. */
+  connectorName(id: string | null): Promise<string>;
   verify(token: string, otp: string, pageExtra: string | null): Promise<PayResult | undefined>;
   cancel(token: string, pageExtra: string | null): Promise<Payment | undefined>;
   merchantById(id: string): Promise<Merchant | undefined>;
@@ -45,7 +66,32 @@ const RESULT_CSP =
 
 type Params = { token: string; extra?: string };
 type Body = Record<string, string | undefined>;
-const METHODS: readonly PaymentMethod[] = ['card', 'mobile_wallet', 'internet_banking'];
+const CHOICES: readonly Choice[] = ['card', 'mobile_wallet', 'internet_banking', 'bkash', 'nagad', 'rocket'];
+const WALLETS: readonly WalletProvider[] = ['bkash', 'nagad', 'rocket'];
+const isChoice = (v: unknown): v is Choice => CHOICES.includes(v as Choice);
+
+/** The chooser's entries for these offers: our forms, and each method paid on an upstream's page. */
+function choicesOf(offers: readonly Offer[], t: Translate): { choices: ChoiceView[]; wallets: WalletProvider[] } {
+  const choices: ChoiceView[] = [];
+  const wallets = WALLETS.filter((w) => offers.some((o) => o.key === w && o.connector.capabilities.collectsInstrument));
+  const walletNames: Record<WalletProvider, string> = { bkash: 'bKash', nagad: 'Nagad', rocket: 'Rocket' };
+  for (const o of offers) {
+    const redirect = o.connector.capabilities.collectsInstrument ? {} : { redirectTo: o.connector.displayName };
+    if (o.key === 'card') choices.push({ choice: 'card', label: t('methodCard'), ...redirect });
+    else if (o.key === 'internet_banking')
+      choices.push({ choice: 'internet_banking', label: t('methodBank'), ...redirect });
+    else if (!o.connector.capabilities.collectsInstrument)
+      choices.push({ choice: o.key, label: walletNames[o.key], ...redirect });
+    else if (o.key === wallets[0]) choices.push({ choice: 'mobile_wallet', label: t('methodWallet') });
+  }
+  return { choices, wallets };
+}
+
+/** The routed method a posted choice (and wallet provider) means. */
+function keyOfChoice(choice: Choice, provider: string | undefined, wallets: readonly WalletProvider[]): MethodKey {
+  if (choice !== 'mobile_wallet') return choice;
+  return wallets.find((w) => w === provider) ?? wallets[0] ?? 'bkash';
+}
 
 export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): Promise<void> {
   await app.register(formbody, { bodyLimit: 16 * 1024 });
@@ -100,13 +146,13 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     p: Payment,
     extra: string | null,
     opts: {
-      method?: PaymentMethod;
+      method?: Choice;
       values?: Record<string, string>;
       errors?: Record<string, string>;
       notice?: string;
       otpError?: string;
     } = {},
-  ) {
+  ): Promise<FastifyReply> {
     const merchant = await deps.merchantById(p.merchantId);
     if (!merchant) return notFound(req, reply);
     const sandbox = deps.sandboxMode || merchant.sandbox;
@@ -121,10 +167,6 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
         RESULT_CSP,
       );
     }
-    if (merchant.status !== 'active') {
-      // Suspended since the payment began: no form to fill in, as paying would be refused.
-      return send(reply, 200, messagePage(ctx, t('unavailable'), t('unavailableText'), { cancel: ctx }));
-    }
     if (p.processingUntil !== null && p.processingUntil > deps.now()) {
       // Refresh to the payment page itself (in the customer's language): this page may be the answer
       // to a POST, whose URL (…/pay, …/verify) a GET would read as the extra path segment.
@@ -135,6 +177,11 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
           refresh: { seconds: 2, url: withLangQuery(ctx.basePath, ctx.lang) },
         }),
       );
+    }
+    if (p.upstreamState !== null) return renderAtUpstream(req, reply, p, merchant.name, ctx);
+    if (merchant.status !== 'active') {
+      // Suspended since the payment began: no form to fill in, as paying would be refused.
+      return send(reply, 200, messagePage(ctx, t('unavailable'), t('unavailableText'), { cancel: ctx }));
     }
     if (p.challengeRef !== null) {
       return send(
@@ -150,12 +197,16 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       );
     }
     const q = req.query as Record<string, string | undefined>;
-    const method = opts.method ?? (METHODS.includes(q.method as PaymentMethod) ? (q.method as PaymentMethod) : 'card');
+    const { choices, wallets } = choicesOf(await deps.offers(p, merchant), t);
+    const asked = opts.method ?? (isChoice(q.method) ? q.method : undefined);
+    const method = choices.find((c) => c.choice === asked)?.choice ?? choices[0]?.choice ?? 'card';
     const view: CheckoutView = {
       merchantName: merchant.name,
       payment: p,
       order: parseProductDesc(p.productDesc),
       method,
+      choices,
+      walletProviders: wallets,
       emi: emiOffers(merchant, p),
       values: opts.values ?? {},
       errors: opts.errors ?? {},
@@ -165,6 +216,35 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     // A form to correct is still a page that worked (200): WebView SDKs take an HTTP error on the
     // main frame for a failed payment and would close the page over a typo.
     return send(reply, 200, checkoutPage(ctx, view));
+  }
+
+  /**
+   * A payment the customer took to an upstream: back on our page, the way to continue there (or to
+   * cancel); while its outcome is being confirmed, a page that refreshes itself until it is known.
+   */
+  async function renderAtUpstream(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    payment: Payment,
+    merchantName: string,
+    ctx: PageContext,
+  ): Promise<FastifyReply> {
+    const { t } = ctx;
+    const p = await deps.nudge(payment);
+    if (p.status !== 'pending' || p.upstreamState === null) return renderState(req, reply, p, ctx.extra);
+    const name = await deps.connectorName(p.connectorId);
+    const target = readAttemptState(p.challengeInfo)?.redirect;
+    const leased = p.processingUntil !== null && p.processingUntil > deps.now();
+    if (p.upstreamState === 'redirected' && target && !leased) {
+      return send(reply, 200, atUpstreamPage(ctx, { merchantName, payment: p, name, target }), RESULT_CSP);
+    }
+    return send(
+      reply,
+      200,
+      messagePage(ctx, t('confirming'), t('confirmingText', { name }), {
+        refresh: { seconds: 3, url: withLangQuery(ctx.basePath, ctx.lang) },
+      }),
+    );
   }
 
   async function show(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
@@ -226,7 +306,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     reply: FastifyReply,
     r: PayResult | undefined,
     extra: string | null,
-    method?: PaymentMethod,
+    method?: Choice,
     values?: Record<string, string>,
   ) {
     if (!r) return notFound(req, reply);
@@ -237,7 +317,22 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
       case 'challenge':
         return toPaymentPage(reply, ctx);
       case 'busy':
-        return renderState(req, reply, r.payment, extra);
+      case 'needs_instrument':
+        return renderState(req, reply, r.payment, extra, method ? { method } : {});
+      case 'redirect': {
+        if (r.target.method === 'GET') {
+          return reply.code(303).header('location', r.target.url).header('cache-control', 'no-store').send();
+        }
+        const name = await deps.connectorName(r.payment.connectorId);
+        return send(reply, 200, redirectPage(ctx, name, r.target), RESULT_CSP);
+      }
+      case 'try_again': {
+        const name = await deps.connectorName(r.payment.connectorId);
+        return renderState(req, reply, r.payment, extra, {
+          ...(method ? { method } : {}),
+          notice: t('tryAgainText', { name }),
+        });
+      }
       case 'unavailable':
         return send(reply, 200, messagePage(ctx, t('unavailable'), t('unavailableText'), { cancel: ctx }));
       case 'retry': {
@@ -264,21 +359,35 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     if (!p) return notFound(req, reply);
     if (p.status !== 'pending') return toPaymentPage(reply, context(req, token, extra, false));
     const merchant = await deps.merchantById(p.merchantId);
-    const t = context(req, token, extra, false).t;
-    const method = METHODS.includes(body.method as PaymentMethod) ? (body.method as PaymentMethod) : 'card';
-    const parsed = readInstrument(method, body, t, deps.now(), {
-      emiAllowed: merchant?.emiAllowed ?? false,
-      emiBanks: deps.emiBanks().map((b) => b.key),
-    });
-    if (!parsed.ok) return renderState(req, reply, p, extra, { method, values: parsed.values, errors: parsed.errors });
-    // Only secret-bearing methods (wallet PIN, banking password) are guessable here; cards go on.
-    if (method !== 'card') {
-      const limited = tooManyTries(req, reply, token, extra);
-      if (limited) return limited;
+    if (!merchant) return notFound(req, reply);
+    const ctx = context(req, token, extra, false);
+    const t = ctx.t;
+    const offers = await deps.offers(p, merchant);
+    const { choices, wallets } = choicesOf(offers, t);
+    const method = isChoice(body.method) ? body.method : 'card';
+    const key = keyOfChoice(method, body.provider, wallets);
+    const offer = offers.find((o) => o.key === key);
+    if (!offer || !choices.some((c) => c.choice === method)) return renderState(req, reply, p, extra);
+    let instrument: Instrument | null = null;
+    let emi: EmiChoice | null = null;
+    let values: Record<string, string> | undefined;
+    if (offer.connector.capabilities.collectsInstrument) {
+      const parsed = readInstrument(methodOfKey(key), body, t, deps.now(), {
+        emiAllowed: merchant.emiAllowed,
+        emiBanks: deps.emiBanks().map((b) => b.key),
+      });
+      if (!parsed.ok)
+        return renderState(req, reply, p, extra, { method, values: parsed.values, errors: parsed.errors });
+      // Only secret-bearing methods (wallet PIN, banking password) are guessable here; cards go on.
+      if (key !== 'card') {
+        const limited = tooManyTries(req, reply, token, extra);
+        if (limited) return limited;
+      }
+      ({ instrument, emi, values } = parsed);
     }
-    const r = await deps.submit(token, parsed.instrument, parsed.emi, extra);
+    const r = await deps.submit(token, key, instrument, emi, extra, ctx.lang);
     countWrongTry(req, r, false);
-    return answer(req, reply, r, extra, method, parsed.values);
+    return answer(req, reply, r, extra, method, values);
   });
 
   app.post<{ Params: Params }>('/bank-payment-process/:token/verify', async (req, reply) => {
