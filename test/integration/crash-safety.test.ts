@@ -9,91 +9,18 @@
  * Seed: WMX_CRASH_SEED=<n> reproduces the kill schedule (the seed is printed).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
-import { dropPgSchema, ensurePgSchema } from '../../src/store/db.js';
-import { credFields, dialects, freePort, initFields } from '../support/harness.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = path.join(ROOT, 'src', 'main.ts');
-const CLI = path.join(ROOT, 'src', 'cli', 'wmx.ts');
+import { credFields, dialects, initFields } from '../support/harness.js';
+import { childSetup, openInspector, rng, sleep, type Inspector } from '../support/child-gateway.js';
 
 const TRAFFIC_MS = 20_000;
 const WORKERS = 6;
 const REQUEST_TIMEOUT_MS = 5_000;
 const DRAIN_MS = 15_000;
-const START_TIMEOUT_MS = 30_000;
-
-/** mulberry32: a small seeded RNG, so a failing kill schedule can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-interface GatewayChild {
-  proc: ChildProcess;
-  exited: Promise<void>;
-  output: () => string;
-}
-
-/** Every child this file started, so after() (and process exit) can end them all. */
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
-
-function spawnGateway(env: NodeJS.ProcessEnv): GatewayChild {
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(proc);
-  let out = '';
-  const append = (c: Buffer) => {
-    out += c.toString('utf8');
-    if (out.length > 32_000) out = out.slice(-32_000);
-  };
-  proc.stdout?.on('data', append);
-  proc.stderr?.on('data', append);
-  const exited = new Promise<void>((resolve) => {
-    proc.once('exit', () => {
-      live.delete(proc);
-      resolve();
-    });
-    proc.once('error', () => {
-      live.delete(proc);
-      resolve();
-    });
-  });
-  return { proc, exited, output: () => out };
-}
-
-const running = (c: GatewayChild): boolean => c.proc.exitCode === null && c.proc.signalCode === null;
-
-async function killHard(c: GatewayChild | undefined): Promise<void> {
-  if (c === undefined || !running(c)) return;
-  c.proc.kill('SIGKILL');
-  await Promise.race([c.exited, sleep(10_000)]);
-}
 
 /** A webhook receiver: answers 200 and keeps every body by event id. */
 async function startWebhookSink() {
@@ -134,116 +61,36 @@ async function startWebhookSink() {
   };
 }
 
-/** Read-only SQL against the gateway's database (same text for both dialects). */
-interface Inspector {
-  rows<T>(sql: string): Promise<T[]>;
-  close(): Promise<void>;
-}
-
-async function openInspector(dialect: 'sqlite' | 'postgres', url: string): Promise<Inspector> {
-  if (dialect === 'sqlite') {
-    const db = new Database(url.replace(/^sqlite:/, ''), { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
-    return {
-      rows: <T>(sql: string) => Promise.resolve(db.prepare(sql).all() as T[]),
-      close: () => Promise.resolve(void db.close()),
-    };
-  }
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  return {
-    rows: async <T>(sql: string) => (await client.query(sql)).rows as T[],
-    close: () => client.end(),
-  };
-}
-
 for (const dialect of dialects()) {
   describe(`crash safety: SIGKILL under traffic (${dialect})`, { timeout: 90_000 }, () => {
-    const pgUrl = process.env.WMX_TEST_PG_URL;
     const seed = process.env.WMX_CRASH_SEED ? Number(process.env.WMX_CRASH_SEED) : crypto.randomInt(1, 2 ** 31);
-    let dir: string | undefined;
-    let pgSchema: string | undefined;
-    let dbUrl: string;
-    let baseEnv: NodeJS.ProcessEnv;
+    let g: Awaited<ReturnType<typeof childSetup>>;
     let url: string;
-    let child: GatewayChild | undefined;
+    let dbUrl: string;
     let sink: Awaited<ReturnType<typeof startWebhookSink>> | undefined;
     let inspector: Inspector | undefined;
-
-    function wmx(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-      return new Promise((resolve) => {
-        execFile(
-          process.execPath,
-          ['--import', 'tsx', CLI, ...args],
-          { cwd: ROOT, env: baseEnv, timeout: 30_000 },
-          (err, stdout, stderr) => {
-            const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-            resolve({ code, stdout, stderr });
-          },
-        );
-      });
-    }
-
-    async function startChild(): Promise<void> {
-      const c = spawnGateway(baseEnv);
-      child = c;
-      const deadline = Date.now() + START_TIMEOUT_MS;
-      while (!/listening on http:\/\//.test(c.output())) {
-        if (!running(c)) throw new Error(`gateway exited while starting:\n${c.output().slice(-3000)}`);
-        if (Date.now() > deadline) {
-          await killHard(c);
-          throw new Error(`gateway not ready after ${START_TIMEOUT_MS} ms:\n${c.output().slice(-3000)}`);
-        }
-        await sleep(50);
-      }
-    }
+    const wmx = (...args: string[]) => g.wmx(...args);
 
     before(async () => {
       console.log(`crash-safety (${dialect}) seed=${seed}  (rerun with WMX_CRASH_SEED=${seed})`);
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wmx-crash-'));
-      dbUrl = `sqlite:${path.join(dir, 'wmx.db')}`;
-      if (dialect === 'postgres') {
-        if (!pgUrl) throw new Error('WMX_TEST_PG_URL is not set');
-        pgSchema = `t_${crypto.randomBytes(6).toString('hex')}`;
-        await ensurePgSchema(pgUrl, pgSchema);
-        // main.ts has no schema option: select the schema through libpq's `options` URL parameter.
-        dbUrl = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${pgSchema}`)}`;
-      }
-      const port = await freePort();
-      url = `http://127.0.0.1:${port}`;
-      const inherited = Object.fromEntries(
-        Object.entries(process.env).filter(
-          (e): e is [string, string] => !e[0].startsWith('WMX_') && e[1] !== undefined,
-        ),
-      );
-      baseEnv = {
-        ...inherited,
-        PORT: String(port),
-        WMX_HOST: '127.0.0.1',
-        WMX_DATABASE_URL: dbUrl,
-        WMX_DATA_DIR: dir,
-        WMX_PUBLIC_URL: url,
-        WMX_SECRET: crypto.randomBytes(32).toString('base64url'),
-        WMX_LOG_LEVEL: 'warn',
+      g = await childSetup(dialect, {
         WMX_WEBHOOK_RETRY_SCHEDULE: '200ms,200ms,500ms,1s,1s,2s,2s,5s',
         // The worker's lease is 2 × timeout + 5 s: a delivery leased at a SIGKILL is retried after 9 s,
         // within the drain below (with the default 10 s timeout it would wait 25 s).
         WMX_WEBHOOK_TIMEOUT: '2s',
         WMX_RATE_INIT: 'off',
         WMX_RATE_CHECK: 'off',
-      };
+      });
+      url = g.url;
+      dbUrl = g.dbUrl;
       sink = await startWebhookSink();
-      await startChild();
+      await g.start();
     });
 
     after(async () => {
-      for (const p of [...live]) p.kill('SIGKILL');
-      await killHard(child);
       await inspector?.close().catch(() => undefined);
       await sink?.close();
-      if (pgUrl && pgSchema) await dropPgSchema(pgUrl, pgSchema).catch(() => undefined);
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await g?.cleanup();
     });
 
     it('loses nothing and charges nothing twice across several SIGKILLs', async () => {
@@ -336,9 +183,9 @@ for (const dialect of dialects()) {
         for (let i = 0; i < kills && !stopping; i++) {
           await sleep(1000 + Math.floor(random() * 2000));
           if (stopping || Date.now() > trafficEnd - 1000) break;
-          await killHard(child);
+          await g.kill();
           done++;
-          await startChild();
+          await g.start();
         }
         return done;
       }
@@ -349,8 +196,8 @@ for (const dialect of dialects()) {
       const kills = await killerRun;
 
       // A final crash and restart: whatever was in flight when traffic stopped must survive it too.
-      await killHard(child);
-      await startChild();
+      await g.kill();
+      await g.start();
       console.log(
         `crash-safety (${dialect}) seed=${seed} kills=${kills + 1} tokens=${issued.size} approvedSeen=${approvedSeen.size} ` +
           JSON.stringify(stats),
@@ -395,7 +242,7 @@ for (const dialect of dialects()) {
       await sleep(500); // a straggler redelivery would show up as an extra id below
 
       // Stop the gateway for good before reading the final state.
-      await killHard(child);
+      await g.kill();
       events = await eventIds();
 
       const receivedIds = new Set(sink!.byId.keys());
