@@ -99,3 +99,59 @@ export async function ensureSandboxAdmin(
   writePrivateFile(file, JSON.stringify({ email, password }, null, 2) + '\n');
   return { email, password, created: true, file };
 }
+
+/** Where the sandbox gateway mounts the upstream simulators (see buildHttpApp's `simulators`). */
+export const SIMULATOR_PATHS = { bkash: '/simulators/bkash', sslcommerz: '/simulators/sslcommerz' } as const;
+
+/**
+ * Sandbox mode: the bKash and SSLCommerz simulators run inside the gateway (under
+ * SIMULATOR_PATHS) and are configured as connectors, and the demo merchant pays bKash through the
+ * bKash one and internet banking and Nagad through the SSLCommerz one, so a newcomer sees the whole
+ * redirect flow after `npm start`. `apiBase`: where the gateway reaches itself (its listening
+ * address, not the public URL, which may be a proxy it cannot call).
+ */
+export async function ensureSimulatorRails(gw: Gateway, apiBase: string, demoMerchantWmxId: string): Promise<void> {
+  const { BKASH_SIMULATOR_DEFAULT_CREDENTIALS: b } = await import('./acquirers/bkash/simulator.js');
+  const { SSLCOMMERZ_SIMULATOR_DEFAULT_STORE: s } = await import('./acquirers/sslcommerz/simulator.js');
+  const wanted: { id: string; kind: string; fields: Record<string, string> }[] = [
+    {
+      id: 'bkash-sim',
+      kind: 'bkash',
+      fields: {
+        base_url: `${apiBase}${SIMULATOR_PATHS.bkash}/v1.2.0-beta`,
+        username: b.username,
+        app_key: b.appKey,
+        password: b.password,
+        app_secret: b.appSecret,
+      },
+    },
+    {
+      id: 'sslcommerz-sim',
+      kind: 'sslcommerz',
+      fields: { base_url: `${apiBase}${SIMULATOR_PATHS.sslcommerz}`, store_id: s.storeId, store_passwd: s.storePasswd },
+    },
+  ];
+  const existing = new Map((await gw.connectors.list()).map((c) => [c.id, c]));
+  for (const w of wanted) {
+    const have = existing.get(w.id);
+    if (!have)
+      await gw.connectors.add({ id: w.id, kind: w.kind, environment: 'sandbox', fields: w.fields }, SYSTEM_BOOT);
+    else if (have.config.base_url !== w.fields.base_url) {
+      await gw.connectors.update(w.id, { base_url: w.fields.base_url ?? '' }, SYSTEM_BOOT);
+    }
+  }
+  const m = await gw.merchants.byWmxId(demoMerchantWmxId);
+  if (!m) return;
+  const routes = await gw.connectors.routes();
+  const routed = (method: string) => routes.some((r) => r.scope === m.id && r.method === method);
+  for (const [method, id] of [
+    ['bkash', 'bkash-sim'],
+    ['nagad', 'sslcommerz-sim'],
+    ['internet_banking', 'sslcommerz-sim'],
+  ] as const) {
+    // Only once: an operator's later choice for the demo merchant stands.
+    if (!routed(method)) await gw.connectors.route(m.id, method, id, SYSTEM_BOOT);
+  }
+}
+
+const SYSTEM_BOOT = { kind: 'system', id: 'sandbox bootstrap', ip: '' } as const;

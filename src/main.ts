@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createGateway } from './compose.js';
 import { buildHttpApp } from './http/app.js';
-import { ensureDemoMerchant, ensureSandboxAdmin, resolveSecret } from './bootstrap.js';
+import { ensureDemoMerchant, ensureSandboxAdmin, ensureSimulatorRails, resolveSecret } from './bootstrap.js';
 
 async function main(): Promise<void> {
   let config;
@@ -15,13 +15,21 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  const gw = await createGateway(config, { secret: resolveSecret(config), backgroundCheckpoints: true });
+  // The workers' troubles go to the app's logger, built after the gateway.
+  const sink: { warn?: (detail: Record<string, unknown>, msg: string) => void } = {};
+  const gw = await createGateway(config, {
+    secret: resolveSecret(config),
+    backgroundCheckpoints: true,
+    log: (msg, detail) => sink.warn?.(detail, msg),
+  });
   const out: string[] = [];
   const demoMerchant = config.mode === 'sandbox' ? await ensureDemoMerchant(gw) : undefined;
   const app = await buildHttpApp(gw, {
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     ...(demoMerchant ? { demoMerchant: demoMerchant.demo } : {}),
+    simulators: config.mode === 'sandbox',
   });
+  sink.warn = (detail, msg) => app.log.warn(detail, msg);
 
   if (demoMerchant) {
     const { demo, created, file } = demoMerchant;
@@ -47,15 +55,28 @@ async function main(): Promise<void> {
   }
 
   await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as { port: number }).port;
+  if (demoMerchant) {
+    // The gateway reaches its own simulators at its listening address (the public URL may be a proxy).
+    const self = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    await ensureSimulatorRails(
+      gw,
+      `http://${self.includes(':') ? `[${self}]` : self}:${port}`,
+      demoMerchant.demo.wmx_id,
+    );
+  }
   // Webhooks flow only once the gateway serves: a delivery never races the startup checks above.
   gw.webhooks.worker.start();
   gw.expirySweeper.start();
+  gw.reconciler.start();
   out.push(
-    `wmx-gateway (${config.mode} mode, ${gw.db.dialect}) listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${
-      (app.server.address() as { port: number }).port
-    }`,
+    `wmx-gateway (${config.mode} mode, ${gw.db.dialect}) listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     `Public URL: ${config.publicUrl}  (check-server: ${config.publicUrl}/check-server)`,
-    ...(demoMerchant ? [`Demo shop: ${config.publicUrl}/demo`] : []),
+    ...(demoMerchant
+      ? [
+          `Demo shop: ${config.publicUrl}/demo (bKash, Nagad and internet banking go through the bKash and SSLCommerz simulators)`,
+        ]
+      : []),
   );
   process.stdout.write(out.join('\n') + '\n');
 
@@ -64,6 +85,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
+    await gw.reconciler.stop();
     await gw.expirySweeper.stop();
     await gw.webhooks.worker.stop();
     await app.close();

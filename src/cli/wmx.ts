@@ -7,6 +7,8 @@ import { WmxError } from '../domain/errors.js';
 import { formatMinor, formatRate, parseRate } from '../domain/money.js';
 import { CLI_ACTOR } from '../app/audit.js';
 import { MONEY_USAGE, MoneyUsageError, runMoneyCommand } from './money-commands.js';
+import { CONNECTOR_USAGE, ConnectorUsageError, runConnectorCommand } from './connector-commands.js';
+import { runSimulator } from './simulate.js';
 
 const USAGE = `Usage: wmx <command>
 
@@ -22,6 +24,8 @@ const USAGE = `Usage: wmx <command>
   audit verify [--json]     (walks the audit hash chain; exits 1 on an edited or deleted row)
   migrate
 ${MONEY_USAGE}
+${CONNECTOR_USAGE}
+  simulate bkash|sslcommerz [--port N] [--host H]   run an upstream's simulator (no database needed)
 
 Uses the same environment as the server (WMX_DATABASE_URL, WMX_SECRET, WMX_MODE…).`;
 
@@ -41,12 +45,31 @@ async function run(argv: string[]): Promise<number> {
       email: { type: 'string' },
       password: { type: 'string' },
       date: { type: 'string' },
+      kind: { type: 'string' },
+      env: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      'secret-file': { type: 'string' },
+      merchant: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help || positionals.length === 0) {
     process.stdout.write(USAGE + '\n');
     return values.help ? 0 : 2;
+  }
+  if (positionals[0] === 'simulate') {
+    const which = positionals[1];
+    if (which !== 'bkash' && which !== 'sslcommerz') throw new UsageError('simulate needs bkash or sslcommerz');
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+      throw new UsageError('--port must be 0-65535');
+    }
+    return runSimulator(which, {
+      ...(port !== undefined ? { port } : {}),
+      ...(values.host ? { host: values.host } : {}),
+    });
   }
   const config: Config = loadConfig();
   const gw = await createGateway(config, { secret: resolveSecret(config), pgPoolSize: 2 });
@@ -58,6 +81,11 @@ async function run(argv: string[]): Promise<number> {
 }
 
 type Values = {
+  kind?: string;
+  env?: string;
+  set?: string[];
+  'secret-file'?: string;
+  merchant?: string;
   date?: string;
   email?: string;
   password?: string;
@@ -75,8 +103,10 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
   try {
     const code = await runMoneyCommand(gw, pos, v, print);
     if (code !== undefined) return code;
+    const c = await runConnectorCommand(gw, pos, v, print);
+    if (c !== undefined) return c;
   } catch (e) {
-    if (e instanceof MoneyUsageError) throw new UsageError(e.message);
+    if (e instanceof MoneyUsageError || e instanceof ConnectorUsageError) throw new UsageError(e.message);
     throw e;
   }
   switch (`${group} ${verb ?? ''}`.trim()) {

@@ -17,6 +17,7 @@ import { withSecurityHeaders } from './security-headers.js';
 import { refuseNulCharacters } from './nul-guard.js';
 import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox/bank.js';
 import { createAbuseLimits } from '../app/rate-limit.js';
+import { SIMULATOR_PATHS } from '../bootstrap.js';
 
 export interface HttpOptions {
   logger?: boolean | object;
@@ -24,6 +25,8 @@ export interface HttpOptions {
   demoMerchant?: IssuedCredentials & { name: string };
   /** How long a client may take to send one whole request (default REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number;
+  /** Sandbox: serve the bKash and SSLCommerz simulators under SIMULATOR_PATHS (bootstrap.ts). */
+  simulators?: boolean;
 }
 
 /**
@@ -162,6 +165,19 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
   const limits = createAbuseLimits(gw.config);
 
   // The legacy endpoints set the security headers in their own handlers (see withSecurityHeaders).
+  if (opts.simulators) {
+    // Upstreams, not gateway pages: their own scopes, parsers and pages, outside the site's hooks.
+    const { bkashSimulatorPlugin } = await import('../acquirers/bkash/simulator.js');
+    const { sslcommerzSimulatorPlugin } = await import('../acquirers/sslcommerz/simulator.js');
+    const base = gw.config.publicUrl;
+    await app.register(bkashSimulatorPlugin({ publicUrl: `${base}${SIMULATOR_PATHS.bkash}` }), {
+      prefix: SIMULATOR_PATHS.bkash,
+    });
+    await app.register(sslcommerzSimulatorPlugin({ publicUrl: `${base}${SIMULATOR_PATHS.sslcommerz}` }), {
+      prefix: SIMULATOR_PATHS.sslcommerz,
+    });
+  }
+
   await app.register(legacyRoutes, {
     limits,
     publicUrl: gw.config.publicUrl,
