@@ -207,7 +207,8 @@ export type NotificationResult =
       /** The amount it says was paid (BDT minor), when it says one: another amount is refused. */
       amountMinor?: bigint;
     }
-  | { ok: false; reason: string };
+  /** `claimedRef`: the reference it names, unverified: only to file the refusal under that payment. */
+  | { ok: false; reason: string; claimedRef?: string };
 
 /** What a connector kind can take and how. */
 export interface ConnectorCapabilities {

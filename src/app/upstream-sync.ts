@@ -146,7 +146,9 @@ export function createUpstreamSync(deps: UpstreamSyncDeps) {
       if (!c || !c.parseNotification) return { ok: false, reason: 'no such connector takes notifications' };
       const startedAt = Date.now();
       const parsed = c.parseNotification(rawBody, headers, { signal: new AbortController().signal, record: () => {} });
-      const p = parsed.ok ? await deps.payments.byUpstreamRef(c.id, parsed.ref) : undefined;
+      // A refused notification is filed under the payment it names (unverified), so its detail page shows it.
+      const ref = parsed.ok ? parsed.ref : parsed.claimedRef;
+      const p = ref ? await deps.payments.byUpstreamRef(c.id, ref) : undefined;
       const note = (outcome: 'ok' | 'refused', code: string | null, message: string | null) =>
         deps.calls.log(c.id, { paymentId: p?.id ?? null }, [
           {

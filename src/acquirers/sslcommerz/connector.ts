@@ -317,7 +317,11 @@ export function createSslcommerzConnector(c: ConnectorConfig, deps: ConnectorDep
       const form = formFields(rawBody);
       if (!form.tran_id) return { ok: false, reason: 'no tran_id' };
       if (!verifySslcommerzSign(form, storePasswd))
-        return { ok: false, reason: `verify_sign does not match (tran_id ${form.tran_id.slice(0, 40)})` };
+        return {
+          ok: false,
+          reason: `verify_sign does not match (tran_id ${form.tran_id.slice(0, 40)})`,
+          claimedRef: form.tran_id.trim().slice(0, 64),
+        };
       const amount = parseMinor(form.currency_amount || form.amount || '');
       return {
         ok: true,
