@@ -5,14 +5,15 @@ import type { ConsoleDeps } from './index.js';
 import { applicationRoutes } from './admin/applications.js';
 import { auditRoutes } from './admin/audit.js';
 import { sendMessagePage, type AdminCtx } from './admin/common.js';
+import { connectorRoutes } from './admin/connectors.js';
 import { maintenanceRoutes } from './admin/maintenance.js';
 import { merchantRoutes } from './admin/merchants.js';
 import { paymentRoutes } from './admin/payments.js';
 import { rateRoutes } from './admin/rates.js';
 
 /**
- * The operators' console under /admin: applications, merchants and their settings, currency rates,
- * maintenance, payment search and the audit log. Every route needs an operator login; /admin/login
+ * The operators' console under /admin: applications, merchants and their settings and payment rails,
+ * connectors and default routes, currency rates, maintenance, payment search and the audit log. Every route needs an operator login; /admin/login
  * itself lives with the public routes.
  */
 export async function adminRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
@@ -49,6 +50,7 @@ export async function adminRoutes(app: FastifyInstance, deps: ConsoleDeps): Prom
       await rateRoutes(admin, ctx);
       await maintenanceRoutes(admin, ctx);
       await paymentRoutes(admin, ctx);
+      await connectorRoutes(admin, ctx);
       await auditRoutes(admin, ctx);
     },
     { prefix: '/admin' },

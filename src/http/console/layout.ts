@@ -15,6 +15,7 @@ const NAV: Record<'admin' | 'dashboard', [string, string][]> = {
     ['/admin', 'Applications'],
     ['/admin/merchants', 'Merchants'],
     ['/admin/payments', 'Payments'],
+    ['/admin/connectors', 'Connectors'],
     ['/admin/settlements', 'Settlements'],
     ['/admin/rates', 'Currency rates'],
     ['/admin/maintenance', 'Maintenance'],

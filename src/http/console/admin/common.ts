@@ -89,5 +89,16 @@ export function details(rows: [string, Html | string | null | undefined][]): Htm
 
 /** Where an action may send the operator back to: only admin pages this console serves. */
 export function safeBack(back: string, fallback: string): string {
-  return /^\/admin(\/merchants\/[A-Za-z0-9_]{1,64})?$/.test(back) ? back : fallback;
+  return /^\/admin(\/merchants\/[A-Za-z0-9_]{1,64}|\/connectors(\/[a-z0-9-]{2,40})?)?$/.test(back) ? back : fallback;
+}
+
+/**
+ * A use case's lower-case message as a sentence on a page: one full stop, and a capital first letter
+ * unless the first word is a name (bKash, a connector id such as bk-live) that keeps its spelling.
+ */
+export function sentence(message: string): string {
+  const s = message.trim();
+  if (s === '') return s;
+  const head = /^[a-z]+(\s|$)/.test(s) ? `${s.charAt(0).toUpperCase()}${s.slice(1)}` : s;
+  return /[.!?]$/.test(head) ? head : `${head}.`;
 }

@@ -1,16 +1,50 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { METHOD_KEYS, isMethodKey, type MethodKey } from '../../../acquirers/port.js';
 import type { MerchantSettings } from '../../../app/onboarding.js';
 import { WmxError } from '../../../domain/errors.js';
 import { DEFAULT_LIMITS, normaliseDomain, type Merchant, isRegistrableHost } from '../../../domain/merchant.js';
 import { formatBps, formatMinor, parseAmount, parsePercent } from '../../../domain/money.js';
-import { html } from '../../html.js';
+import { DEFAULT_SCOPE } from '../../../store/connectors.js';
+import { html, type Html } from '../../html.js';
 import { csrfInput, formField } from '../layout.js';
 import { actorOf } from '../session.js';
 import { flashFor, merchantActions, registrationDetails } from './applications.js';
 import { auditTable } from './audit.js';
-import { adminOnly, details, sendAdminPage, sendNotFound, statusBadge, textOf, type AdminCtx } from './common.js';
+import {
+  adminOnly,
+  details,
+  sendAdminPage,
+  sendNotFound,
+  sentence,
+  statusBadge,
+  textOf,
+  type AdminCtx,
+} from './common.js';
+import { connectorSelect, METHOD_LABELS, takersByMethod } from './connectors.js';
 
 const MAX_DOMAINS = 50;
+
+/** The "Payment rails" section of a merchant's page: each method's override, default and what takes it now. */
+async function railsSection(ctx: AdminCtx, m: Merchant, csrf: string, alert?: string): Promise<Html> {
+  const [list, routes] = await Promise.all([ctx.gw.connectors.list(), ctx.gw.connectors.routes()]);
+  const takers = await takersByMethod(ctx, list);
+  const routed = (scope: string, key: MethodKey) =>
+    routes.find((r) => r.scope === scope && r.method === key)?.connectorId;
+  const rows: Html[] = [];
+  for (const key of METHOD_KEYS) {
+    const own = routed(m.id, key);
+    const now = await ctx.gw.router.routeFor(m, key);
+    rows.push(html`<tr><th scope="row">${METHOD_LABELS[key]}</th><td>${own ? html`<code>${own}</code>` : '—'}</td>
+<td>${routed(DEFAULT_SCOPE, key) ?? '—'}</td><td>${now ? html`<code>${now.id}</code> (${now.displayName})` : html`<em>not offered</em>`}</td>
+<td><form method="post" action="/admin/merchants/${m.id}/rails">${csrfInput(csrf)}<input type="hidden" name="method" value="${key}">
+${connectorSelect(`${METHOD_LABELS[key]} for ${m.name}`, own ?? '', takers(key), 'Use the default')} <button type="submit" class="small">Save</button></form></td></tr>`);
+  }
+  return html`<section id="rails"><h2>Payment rails</h2>
+${alert ? html`<p class="notice" role="alert">${alert}</p>` : ''}
+<p class="hint">An override sends this merchant’s payments of a method to another connector than the default. A route counts only while its connector is enabled and of the merchant’s environment (${m.sandbox || ctx.sandbox ? 'sandbox' : 'live'}); ${m.sandbox || ctx.sandbox ? 'otherwise the Sandbox Bank takes it' : 'otherwise the method is not offered'}. <a href="/admin/connectors">Connectors and default routes</a></p>
+<table><thead><tr><th scope="col">Method</th><th scope="col">Override</th><th scope="col">Default</th><th scope="col">Takes payments now</th><th scope="col">Change</th></tr></thead>
+<tbody>${rows}</tbody></table></section>`;
+}
 
 interface SettingsForm {
   domains: string;
@@ -90,6 +124,13 @@ function validateSettings(
   };
 }
 
+/** The flash after a rail was routed (flashFor knows the merchant decisions, this one the rails). */
+function railsFlash(m: Merchant, query: unknown) {
+  const method = textOf(query, 'method', 40);
+  if (textOf(query, 'done', 20) !== 'rails' || !isMethodKey(method)) return '';
+  return html`<p class="flash" role="status">Payment rails of ${m.name} saved (${METHOD_LABELS[method]}).</p>`;
+}
+
 export async function merchantRoutes(app: FastifyInstance, ctx: AdminCtx): Promise<void> {
   const { gw } = ctx;
 
@@ -112,6 +153,7 @@ ${all.length === 0 ? html`<p>No merchants yet.</p>` : ''}
     status: number,
     form: SettingsForm,
     errors: SettingsErrors = {},
+    railsAlert?: string,
   ) {
     const csrf = reply.csrfToken(req);
     const entries = await gw.audit.list({ merchantId: m.id, limit: 20 });
@@ -127,6 +169,7 @@ ${all.length === 0 ? html`<p>No merchants yet.</p>` : ''}
       : 'Not issued yet';
     const body = html`<section><h1>${m.name} ${statusBadge(m.status)}</h1>
 ${await flashFor(ctx, req.query)}
+${railsFlash(m, req.query)}
 ${Object.keys(errors).length > 0 ? html`<p class="notice" role="alert">Please correct the fields marked below. Nothing was saved.</p>` : ''}
 ${registrationDetails(ctx, m)}
 ${details([
@@ -152,6 +195,7 @@ ${f('fee_internet_banking', 'Internet banking fee (%)')}
 <p class="hint">Changes apply to new payments; a payment keeps the fee and limits of its init.</p>
 <button type="submit" class="primary">Save settings</button>
 </form></section>
+${await railsSection(ctx, m, csrf, railsAlert)}
 <section><h2>Recent audit entries</h2>${auditTable(ctx, entries, new Map([[m.id, m]]))}
 <p><a href="/admin/audit?merchant=${m.id}">All entries of this merchant</a></p></section>`;
     return sendAdminPage(ctx, req, reply, status, m.name, body);
@@ -190,6 +234,20 @@ ${f('fee_internet_banking', 'Internet banking fee (%)')}
     }
     return reply.redirect(
       `/admin/merchants/${encodeURIComponent(m.id)}?done=settings&merchant=${encodeURIComponent(m.id)}`,
+      303,
+    );
+  });
+
+  app.post<{ Params: { id: string } }>('/merchants/:id/rails', adminOnly, async (req, reply) => {
+    const m = await gw.merchants.byId(req.params.id);
+    if (!m) return sendNotFound(ctx, req, reply, 'merchant', ['/admin/merchants', 'All merchants']);
+    const method = textOf(req.body, 'method', 40);
+    const target = textOf(req.body, 'connector', 64).trim();
+    // Empty: back to the default route (the override is removed).
+    const r = await gw.connectors.route(m.id, method, target || null, actorOf(req));
+    if (!r.ok) return detailPage(req, reply, m, 422, formOf(m), {}, `${sentence(r.message)} Nothing was changed.`);
+    return reply.redirect(
+      `/admin/merchants/${encodeURIComponent(m.id)}?done=rails&method=${encodeURIComponent(method)}#rails`,
       303,
     );
   });

@@ -6,6 +6,7 @@ import type { PaymentMethod, PaymentStatus } from '../../../domain/payment.js';
 import type { PaymentFilter } from '../../../store/payment-search.js';
 import { html, type Html } from '../../html.js';
 import { toCheckPaymentRecord } from '../../legacy/wire.js';
+import { riskWarning, upstreamSection } from '../dashboard/common.js';
 import { formField } from '../layout.js';
 import { parseBdtLimit } from './merchants.js';
 import {
@@ -176,7 +177,9 @@ ${
     const m = await gw.merchants.byId(p.merchantId);
     const record = toCheckPaymentRecord(p, gw.formatTime);
     const { statusCode: _statusCode, ...fields } = record;
+    const upstream = await upstreamSection(gw, p, { operator: true });
     const body = html`<section><h1>Payment ${statusBadge(p.status)}</h1>
+${riskWarning(p)}
 ${details([
   ['Merchant', m ? html`<a href="/admin/merchants/${m.id}">${m.name}</a>` : p.merchantId],
   ['Order id', p.merchantOrderId],
@@ -197,6 +200,7 @@ ${
     : html`<li>Still pending; it expires at ${gw.formatTime(p.expiresAt)} if not paid.</li>`
 }
 </ol></section>
+${upstream}
 <section><h2>As check-payment reports it</h2>
 ${details(Object.entries(fields).map(([k, v]): [string, Html] => [k, html`<code>${v ?? 'null'}</code>`]))}
 </section>`;

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { User } from '../../../app/accounts.js';
 import type { Gateway } from '../../../compose.js';
 import type { Merchant } from '../../../domain/merchant.js';
+import type { Payment, UpstreamState } from '../../../domain/payment.js';
 import { html, type Html } from '../../html.js';
 import { consolePage } from '../layout.js';
 import { sendConsole } from '../public-routes.js';
@@ -164,4 +165,73 @@ export function zoneDayStart(gw: Gateway, date: string): number | undefined {
   // Two passes: the offset that applies is the one at the resulting instant (matters across DST changes).
   const guess = wall - zoneOffsetAt(gw, wall);
   return wall - zoneOffsetAt(gw, guess);
+}
+
+/** What a payment's upstream state means, in words (it is set only while the payment is pending there). */
+const UPSTREAM_STATE_TEXT: Readonly<Record<UpstreamState, string>> = {
+  authorizing: 'the instrument is with the bank; its answer is awaited',
+  creating: 'a payment session is being opened there',
+  redirected: 'the customer was sent to its page and has not come back yet',
+  confirming: 'the outcome is being confirmed with it',
+};
+
+/** txn_details of an approval SSLCommerz rated risk_level 1 (settle.ts writes "Approved; <note>"). */
+const RISK_PREFIX = 'Approved; risk_level 1';
+
+/** A visible warning when the upstream flagged the payment as risky (SSLCommerz risk_level 1); empty otherwise. */
+export function riskWarning(p: Payment): Html {
+  const fromDetails = p.txnDetails.startsWith(RISK_PREFIX) ? p.txnDetails.slice('Approved; '.length) : undefined;
+  if (!fromDetails && p.upstreamData.risk_level !== '1') return html``;
+  const note =
+    fromDetails ??
+    `risk_level 1 (${p.upstreamData.risk_title || 'Not Safe'}): SSLCommerz advises holding the order and verifying the customer`;
+  return html`<p class="notice warning" role="alert"><strong>Risk warning</strong>: ${note}. Hold the goods or service until the customer is verified.</p>`;
+}
+
+/**
+ * "At the upstream": the rail that took the payment, its reference there, where it stands and every
+ * call made about it (no secrets are ever logged in those rows). Shown only for real rails, or when
+ * calls were made. Operators see the connector id; merchants the rail's name.
+ */
+export async function upstreamSection(gw: Gateway, p: Payment, o: { operator: boolean }): Promise<Html> {
+  const [calls, connector] = await Promise.all([
+    gw.upstreamCalls.forPayment(p.id),
+    p.connectorId ? gw.router.connector(p.connectorId) : Promise.resolve(undefined),
+  ]);
+  const real = p.connectorId !== null && connector?.kind !== 'sandbox';
+  if (!real && calls.length === 0) return html``;
+  const rail: Html | string = o.operator
+    ? p.connectorId
+      ? html`<a href="/admin/connectors/${p.connectorId}"><code>${p.connectorId}</code></a>${connector ? ` (${connector.displayName})` : ''}`
+      : '—'
+    : (connector?.displayName ?? 'The payment rail');
+  const state =
+    p.status === 'pending' && p.upstreamState !== null
+      ? html`<code>${p.upstreamState}</code>: ${UPSTREAM_STATE_TEXT[p.upstreamState]}`
+      : undefined;
+  const notes = Object.entries(p.upstreamData).filter(([, v]) => v !== '');
+  const rows = calls.map(
+    (
+      c,
+    ) => html`<tr><td>${gw.formatTime(c.startedAt)}</td>${o.operator ? html`<td><code>${c.connectorId}</code></td>` : ''}
+<td>${c.operation}${c.refundId ? html` <small>(refund ${c.refundId})</small>` : ''}</td><td><span class="status status-${c.outcome === 'ok' ? 'approved' : 'declined'}">${c.outcome}</span></td>
+<td>${c.latencyMs}</td><td>${c.httpStatus ?? '—'}</td><td>${c.code === null ? '—' : html`<code>${c.code}</code>`}</td><td>${c.message ?? '—'}</td></tr>`,
+  );
+  return html`<section id="upstream"><h2>At the upstream</h2>
+${details([
+  [o.operator ? 'Connector' : 'Payment rail', rail],
+  ['Upstream reference', p.upstreamRef ? html`<code>${p.upstreamRef}</code>` : undefined],
+  ['Upstream transaction', p.authCode && real ? html`<code>${p.authCode}</code>` : undefined],
+  ...(state ? ([['Upstream state', state]] as [string, Html][]) : []),
+  ...(o.operator && notes.length > 0
+    ? ([['Upstream notes', html`${notes.map(([k, v]) => html`<code>${k}</code>=${v}<br>`)}`]] as [string, Html][])
+    : []),
+])}
+${
+  calls.length === 0
+    ? html`<p>No call to the upstream is logged for this payment.</p>`
+    : html`<table id="upstream-calls"><caption>Calls to the upstream, oldest first (times in ${gw.config.timezone})</caption>
+<thead><tr><th scope="col">Time</th>${o.operator ? html`<th scope="col">Connector</th>` : ''}<th scope="col">Operation</th><th scope="col">Outcome</th><th scope="col">Latency (ms)</th><th scope="col">HTTP</th><th scope="col">Code</th><th scope="col">Detail</th></tr></thead>
+<tbody>${rows}</tbody></table>`
+}</section>`;
 }

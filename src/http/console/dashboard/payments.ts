@@ -8,11 +8,13 @@ import {
   merchantOf,
   merchantOnly,
   notYetOpen,
+  riskWarning,
   sendDashPage,
   sendMessage,
   sendNotOpen,
   statusBadge,
   textOf,
+  upstreamSection,
   type DashCtx,
 } from './common.js';
 import { filterQuery, METHODS, parseFilter, STATUSES, type FilterValues, type ParsedFilter } from './filters.js';
@@ -141,12 +143,14 @@ ${
     } else {
       timeline.push(html`<li>${statusBadge(p.status)} ${p.txnDetails}</li>`);
     }
+    const upstream = await upstreamSection(gw, p, { operator: false });
     return sendDashPage(
       ctx,
       req,
       reply,
       { title: `Payment ${p.merchantOrderId}`, merchant: m },
       html`<section><h1>Payment for order ${p.merchantOrderId}</h1>
+${riskWarning(p)}
 ${details([
   ['Status', statusBadge(p.status)],
   ['Amount', `${formatMinor(p.amountMinor)} ${p.currency}`],
@@ -156,6 +160,7 @@ ${details([
 ])}
 <h2>Timeline</h2><p class="hint">Times in ${gw.config.timezone}.</p>
 <ol class="timeline">${timeline}</ol>
+${upstream}
 ${
   p.status === 'approved'
     ? html`<p><a href="/dashboard/payments/${p.token}/refunds">Refunds</a> (refunded so far: ${formatMinor(p.refundedMinor ?? 0n)} BDT)</p>`
