@@ -11,8 +11,8 @@
  *   .77 the first 2 status queries answer HTTP 503
  * The one global control is token expiry (POST /_sim/tokens/expire).
  */
-import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { controlApiParsing, listenSimulator } from '../simulator-server.js';
 import { bkashApiRoutes } from './simulator-api.js';
 import { bkashPageRoutes } from './simulator-page.js';
 import {
@@ -78,16 +78,8 @@ const isAction = (v: unknown): v is Action => typeof v === 'string' && ACTIONS.i
 /** The control API for tests: JSON in and out, `{error}` on a refusal. */
 async function controlRoutes(app: FastifyInstance, opts: { state: SimulatorState }): Promise<void> {
   const { state } = opts;
-  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 16 * 1024 }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') done(null, {});
-    else parseJson(req, text, done);
-  });
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) =>
-    reply.code(err.statusCode ?? 500).send({ error: err.message }),
-  );
+  controlApiParsing(app);
 
   app.post<{ Params: { paymentID: string }; Body: { action?: unknown; wallet?: unknown } | undefined }>(
     '/payments/:paymentID/customer',
@@ -147,20 +139,12 @@ async function controlRoutes(app: FastifyInstance, opts: { state: SimulatorState
 export async function startBkashSimulator(
   opts: Partial<BkashSimulatorOptions> & { port?: number; host?: string } = {},
 ): Promise<{ url: string; baseUrl: string; credentials: BkashSimulatorCredentials; close(): Promise<void> }> {
-  const host = opts.host ?? '127.0.0.1';
-  let url = '';
-  const fixedUrl = opts.publicUrl?.replace(/\/+$/, '');
-  const app = Fastify({ logger: false });
-  // The listening URL is known only after listen(); bkashURL reads it lazily.
-  await app.register(simulatorPlugin(opts, () => fixedUrl ?? url));
-  await app.listen({ port: opts.port ?? 0, host });
-  const { port } = app.server.address() as AddressInfo; // a TCP listener, so an AddressInfo
-  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  url = `http://${reachable}:${port}`;
+  // bkashURL reads the public URL lazily.
+  const { url, close } = await listenSimulator((publicUrl) => simulatorPlugin(opts, publicUrl), opts);
   return {
     url,
     baseUrl: `${url}${BKASH_SIMULATOR_API_PREFIX}`,
     credentials: opts.credentials ?? BKASH_SIMULATOR_DEFAULT_CREDENTIALS,
-    close: () => app.close(),
+    close,
   };
 }

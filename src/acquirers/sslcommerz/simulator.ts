@@ -29,14 +29,9 @@
  * → {status, action, fields} (what the browser would post, and where); POST
  * /_sim/sessions/:sessionkey/ipn sends the IPN again; GET /_sim/sessions/:sessionkey; GET /_sim/stats.
  */
-import type { AddressInfo } from 'node:net';
 import formbody from '@fastify/formbody';
-import Fastify, {
-  type FastifyInstance,
-  type FastifyPluginAsync,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { controlApiParsing, listenSimulator } from '../simulator-server.js';
 import { formatMinor } from '../../domain/money.js';
 import { createSession, merchantTransaction, refundState, validate, type Params } from './simulator-api.js';
 import { TEST_CARDS, WALLET_GW, type Gateway } from './simulator-catalog.js';
@@ -316,15 +311,7 @@ type PayOutcome = 'success' | 'failed' | 'cancelled' | 'expired';
 /** The control API for tests: JSON in and out, `{error}` on a refusal. */
 async function controlRoutes(app: FastifyInstance, opts: { ctx: SimContext }): Promise<void> {
   const { ctx } = opts;
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 16 * 1024 }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') done(null, {});
-    else parseJson(req, text, done);
-  });
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) =>
-    reply.code(err.statusCode ?? 500).send({ error: err.message }),
-  );
+  controlApiParsing(app);
 
   app.post<{ Params: { key: string }; Body: { method?: unknown; card?: unknown; outcome?: unknown } | undefined }>(
     '/sessions/:key/pay',
@@ -416,15 +403,7 @@ async function controlRoutes(app: FastifyInstance, opts: { ctx: SimContext }): P
 export async function startSslcommerzSimulator(
   opts: Partial<SslcommerzSimulatorOptions> & { port?: number; host?: string } = {},
 ): Promise<{ url: string; store: SslcommerzSimulatorStore; close(): Promise<void> }> {
-  const host = opts.host ?? '127.0.0.1';
-  let url = '';
-  const fixedUrl = opts.publicUrl?.replace(/\/+$/, '');
-  const app = Fastify({ logger: false });
-  // The listening URL is known only after listen(); GatewayPageURL reads it lazily.
-  await app.register(simulatorPlugin(opts, () => fixedUrl ?? url));
-  await app.listen({ port: opts.port ?? 0, host });
-  const { port } = app.server.address() as AddressInfo; // a TCP listener, so an AddressInfo
-  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  url = `http://${reachable}:${port}`;
-  return { url, store: opts.store ?? DEFAULTS.store, close: () => app.close() };
+  // GatewayPageURL reads the public URL lazily.
+  const { url, close } = await listenSimulator((publicUrl) => simulatorPlugin(opts, publicUrl), opts);
+  return { url, store: opts.store ?? DEFAULTS.store, close };
 }
