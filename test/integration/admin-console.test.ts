@@ -7,75 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { checkPayment, dialects, initPayment, startGateway, type TestGateway } from '../support/harness.js';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
+import { ConsoleClient as Client, consoleLogin as login, unescapeHtml as unescape } from '../support/console.js';
 
 const ADMIN = { email: 'ops@gateway.test', password: 'correct horse battery staple', name: 'Ops' };
 const MERCHANT_PASSWORD = 'merchant-pass-123';
-
-const unescape = (s: string) =>
-  s
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-
-/** A tiny cookie jar over fetch: what a browser keeps between requests, redirects not followed. */
-class Client {
-  readonly cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
-
-  private keep(res: Response) {
-    for (const c of res.headers.getSetCookie()) {
-      const pair = c.split(';')[0] ?? '';
-      const i = pair.indexOf('=');
-      const name = pair.slice(0, i).trim();
-      const value = pair.slice(i + 1).trim();
-      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(c)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  private cookieHeader() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  async get(path: string) {
-    const res = await fetch(this.base + path, { redirect: 'manual', headers: { cookie: this.cookieHeader() } });
-    this.keep(res);
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  }
-
-  async post(path: string, fields: Record<string, string>, contentType?: string) {
-    const body = contentType === 'application/json' ? JSON.stringify(fields) : new URLSearchParams(fields);
-    const headers: Record<string, string> = { cookie: this.cookieHeader() };
-    if (contentType) headers['content-type'] = contentType;
-    const res = await fetch(this.base + path, { method: 'POST', redirect: 'manual', headers, body });
-    this.keep(res);
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  }
-
-  /** The CSRF token of the page's forms. */
-  async csrf(path: string): Promise<string> {
-    const r = await this.get(path);
-    const m = /name="_csrf" value="([^"]+)"/.exec(r.text);
-    assert.ok(m, `a CSRF token on ${path} (status ${r.status})`);
-    return unescape(m[1]!);
-  }
-
-  /** POSTs a form with the CSRF token read from `from` (the page a browser would submit it from). */
-  async submit(from: string, action: string, fields: Record<string, string>) {
-    return this.post(action, { ...fields, _csrf: await this.csrf(from) });
-  }
-}
-
-async function login(t: TestGateway, kind: 'admin' | 'merchant', email: string, password: string): Promise<Client> {
-  const c = new Client(t.url);
-  const path = kind === 'admin' ? '/admin/login' : '/login';
-  const r = await c.submit(path, path, { email, password });
-  assert.equal(r.status, 303, r.text);
-  assert.ok(c.cookies.has('wmx_session'), 'logged in');
-  return c;
-}
 
 async function register(t: TestGateway, name: string, email: string, domains: string) {
   const c = new Client(t.url);

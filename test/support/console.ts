@@ -45,13 +45,12 @@ export class ConsoleClient {
     return { status: res.status, headers: res.headers, text: await res.text() };
   }
 
-  async post(path: string, fields: Record<string, string>): Promise<Page> {
-    const res = await fetch(this.base + path, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: this.cookieHeader() },
-      body: new URLSearchParams(fields),
-    });
+  /** A form post (url-encoded), or with `contentType` 'application/json' the fields as JSON. */
+  async post(path: string, fields: Record<string, string>, contentType?: string): Promise<Page> {
+    const body = contentType === 'application/json' ? JSON.stringify(fields) : new URLSearchParams(fields);
+    const headers: Record<string, string> = { cookie: this.cookieHeader() };
+    if (contentType) headers['content-type'] = contentType;
+    const res = await fetch(this.base + path, { method: 'POST', redirect: 'manual', headers, body });
     this.keep(res);
     return { status: res.status, headers: res.headers, text: await res.text() };
   }
