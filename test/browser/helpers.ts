@@ -223,3 +223,24 @@ export async function landsOnMerchant(page: Page, sink: Sink): Promise<void> {
   await page.waitForURL(`${sink.url}${CALLBACK_PATH}`);
   await page.getByRole('heading', { name: 'Merchant received the result' }).waitFor();
 }
+
+/**
+ * Like holdCallbacks, but holds only a self-submitting form whose action starts with `prefix` (the
+ * merchant's callback); every other page's own self-submitting form (an upstream's page returning
+ * to the gateway) goes ahead at once.
+ */
+export async function holdCallbacksTo(target: Page | BrowserContext, prefix: string): Promise<() => void> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  await target.exposeFunction('__wmxTestCallbackReleased', () => released);
+  await target.addInitScript(`(() => {
+    const submit = HTMLFormElement.prototype.submit;
+    const prefix = ${JSON.stringify(prefix)};
+    HTMLFormElement.prototype.submit = function () {
+      const form = this;
+      if (!String(form.action).startsWith(prefix)) return submit.call(form);
+      void window.__wmxTestCallbackReleased().then(() => submit.call(form));
+    };
+  })();`);
+  return release;
+}

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config.js';
 import { createGateway, type Gateway } from '../../src/compose.js';
 import { buildHttpApp } from '../../src/http/app.js';
-import { ensureDemoMerchant, type DemoMerchant } from '../../src/bootstrap.js';
+import { ensureDemoMerchant, ensureSimulatorRails, type DemoMerchant } from '../../src/bootstrap.js';
 import type { IssuedCredentials, NewMerchant } from '../../src/app/merchant-admin.js';
 import { dropPgSchema, ensurePgSchema } from '../../src/store/db.js';
 
@@ -46,6 +46,12 @@ export interface StartOptions {
   requestTimeoutMs?: number;
   /** Replaces fetch for the gateway's upstream calls (to lose or delay some). */
   fetch?: typeof fetch;
+  /**
+   * Mount the bKash and SSLCommerz simulators inside the gateway, as main.ts does in sandbox mode;
+   * with `demo`, also configure them as connectors and route the demo merchant to them
+   * (ensureSimulatorRails, after listening, as main.ts does).
+   */
+  simulators?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -106,8 +112,10 @@ export async function startGateway(dialect: DialectName, opts: StartOptions = {}
     logger: { level: 'info', stream },
     ...(demoMerchant ? { demoMerchant } : {}),
     ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+    ...(opts.simulators ? { simulators: true } : {}),
   });
   await app.listen({ port, host: opts.host ?? '127.0.0.1' });
+  if (opts.simulators && demoMerchant) await ensureSimulatorRails(gw, url, demoMerchant.wmx_id);
 
   return {
     url,

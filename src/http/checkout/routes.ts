@@ -60,7 +60,8 @@ export interface CheckoutDeps {
 
 const CHECKOUT_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-// The result page posts to the merchant's callback, which may redirect anywhere: no form-action there.
+// The result page posts to the merchant's callback, which may redirect anywhere: no form-action there
+// (nor on a page whose form goes on to an upstream's page, see renderState).
 const RESULT_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
@@ -215,7 +216,11 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     };
     // A form to correct is still a page that worked (200): WebView SDKs take an HTTP error on the
     // main frame for a failed payment and would close the page over a typo.
-    return send(reply, 200, checkoutPage(ctx, view));
+    // A method paid on an upstream's page: its form holds no instrument, and its POST is answered by
+    // a 303 to the upstream's origin, which browsers check against form-action (CSP 3, "form-action"
+    // applies to redirects): that page goes without it. Pages with card or wallet fields keep 'self'.
+    const toUpstream = choices.find((c) => c.choice === method)?.redirectTo !== undefined;
+    return send(reply, 200, checkoutPage(ctx, view), toUpstream ? RESULT_CSP : CHECKOUT_CSP);
   }
 
   /**
