@@ -200,7 +200,8 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     const q = req.query as Record<string, string | undefined>;
     const { choices, wallets } = choicesOf(await deps.offers(p, merchant), t);
     const asked = opts.method ?? (isChoice(q.method) ? q.method : undefined);
-    const method = choices.find((c) => c.choice === asked)?.choice ?? choices[0]?.choice ?? 'card';
+    const chosen = choices.find((c) => c.choice === asked) ?? choices[0];
+    const method = chosen?.choice ?? 'card';
     const view: CheckoutView = {
       merchantName: merchant.name,
       payment: p,
@@ -219,8 +220,7 @@ export async function checkoutRoutes(app: FastifyInstance, deps: CheckoutDeps): 
     // A method paid on an upstream's page: its form holds no instrument, and its POST is answered by
     // a 303 to the upstream's origin, which browsers check against form-action (CSP 3, "form-action"
     // applies to redirects): that page goes without it. Pages with card or wallet fields keep 'self'.
-    const toUpstream = choices.find((c) => c.choice === method)?.redirectTo !== undefined;
-    return send(reply, 200, checkoutPage(ctx, view), toUpstream ? RESULT_CSP : CHECKOUT_CSP);
+    return send(reply, 200, checkoutPage(ctx, view), chosen?.redirectTo !== undefined ? RESULT_CSP : CHECKOUT_CSP);
   }
 
   /**
