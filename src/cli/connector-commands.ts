@@ -77,8 +77,14 @@ export async function runConnectorCommand(
   switch (verb) {
     case 'list': {
       const [list, routes] = await Promise.all([gw.connectors.list(), gw.connectors.routes()]);
+      // A merchant's override is stored under its internal id; the operator knows it by its WMX id.
+      const wmxIds = new Map<string, string>();
+      for (const r of routes)
+        if (r.scope !== DEFAULT_SCOPE && !wmxIds.has(r.scope))
+          wmxIds.set(r.scope, (await gw.merchants.byId(r.scope))?.wmxId ?? r.scope);
       if (v.json) {
-        print(JSON.stringify({ connectors: list, routes }));
+        const shown = routes.map((r) => (r.scope === DEFAULT_SCOPE ? r : { ...r, wmxId: wmxIds.get(r.scope) }));
+        print(JSON.stringify({ connectors: list, routes: shown }));
         return 0;
       }
       for (const c of list) {
@@ -90,7 +96,9 @@ export async function runConnectorCommand(
       }
       print(routes.length === 0 ? 'No routes: sandbox merchants pay on the Sandbox Bank.' : 'Routes:');
       for (const r of routes)
-        print(`  ${r.scope === DEFAULT_SCOPE ? 'every merchant' : r.scope}: ${r.method} → ${r.connectorId}`);
+        print(
+          `  ${r.scope === DEFAULT_SCOPE ? 'every merchant' : wmxIds.get(r.scope)}: ${r.method} → ${r.connectorId}`,
+        );
       return 0;
     }
     case 'add': {
@@ -134,6 +142,12 @@ export async function runConnectorCommand(
         scope = m.id;
       }
       const target = fourth === 'none' ? null : fourth;
+      // Routed to a disabled connector, the method would not be offered at all: say so, change nothing.
+      if (target && (await gw.connectors.list()).find((c) => c.id === target)?.enabled === false) {
+        throw new ConnectorUsageError(
+          `${target} is disabled, so ${id} would not be offered through it; enable it first (wmx connector enable ${target}). Nothing was changed.`,
+        );
+      }
       const who = v.merchant ? `for ${v.merchant}` : 'for every merchant';
       return result(
         await gw.connectors.route(scope, id, target, CLI_ACTOR),

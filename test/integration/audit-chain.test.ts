@@ -4,19 +4,15 @@
  * gateway's back; concurrent writers never chain from the same predecessor.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { Actor } from '../../src/app/audit.js';
 import { AUDIT_GENESIS_HASH } from '../../src/domain/audit-chain.js';
 import { migrateToLatest } from '../../src/store/migrations.js';
+import { childUrlOf, inheritedEnv, runWmx } from '../support/cli.js';
 import { dialects, startGateway, type TestGateway } from '../support/harness.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = path.join(ROOT, 'src', 'cli', 'wmx.ts');
 const ADMIN: Actor = { kind: 'admin', id: 'ops@example.com', ip: '10.0.0.7' };
 
 for (const dialect of dialects()) {
@@ -24,38 +20,13 @@ for (const dialect of dialects()) {
     let t: TestGateway;
     let cliEnv: Record<string, string>;
 
-    function wmx(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-      return new Promise((resolve) => {
-        execFile(
-          process.execPath,
-          ['--import', 'tsx', CLI, ...args],
-          { cwd: ROOT, env: cliEnv, timeout: 60_000 },
-          (err, stdout, stderr) => {
-            const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-            resolve({ code, stdout, stderr });
-          },
-        );
-      });
-    }
+    const wmx = (...args: string[]) => runWmx(args, cliEnv);
 
     before(async () => {
       t = await startGateway(dialect);
-      let dbUrl = `sqlite:${path.join(t.dataDir, 'wmx.db')}`;
-      if (dialect === 'postgres') {
-        const pgUrl = process.env.WMX_TEST_PG_URL as string;
-        const r = await sql<{ s: string }>`select current_schema() as s`.execute(t.gw.db.kysely);
-        const schema = r.rows[0]?.s as string;
-        // The CLI has no schema option: libpq's `options` URL parameter selects the test's schema.
-        dbUrl = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-      }
-      const inherited = Object.fromEntries(
-        Object.entries(process.env).filter(
-          (e): e is [string, string] => !e[0].startsWith('WMX_') && e[1] !== undefined,
-        ),
-      );
       cliEnv = {
-        ...inherited,
-        WMX_DATABASE_URL: dbUrl,
+        ...inheritedEnv(),
+        WMX_DATABASE_URL: await childUrlOf(t),
         WMX_DATA_DIR: t.dataDir,
         WMX_SECRET: crypto.randomBytes(32).toString('base64url'),
       };

@@ -4,77 +4,34 @@
  * suspend and activate take effect on the wire; bad usage exits non-zero with a message.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
 import { createGateway, type Gateway } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
 import { buildHttpApp } from '../../src/http/app.js';
-import { dropPgSchema, ensurePgSchema } from '../../src/store/db.js';
+import { inheritedEnv, runWmx, scratchDatabase, type CliResult, type ScratchDatabase } from '../support/cli.js';
 import { credFields, dialects, freePort, initFields } from '../support/harness.js';
 import { assertError, assertInitOk, assertRecord, postUrlencoded } from './protocol-helpers.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = path.join(ROOT, 'src', 'cli', 'wmx.ts');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 for (const dialect of dialects()) {
   describe(`cli: wmx against a live gateway (${dialect})`, () => {
-    let dir: string;
+    let db: ScratchDatabase;
     let cliEnv: Record<string, string>;
-    let pgSchema: string | undefined;
     let gw: Gateway;
     let app: FastifyInstance;
     let url: string;
     let created: IssuedCredentials;
-    const pgUrl = process.env.WMX_TEST_PG_URL;
 
-    function wmx(...args: string[]): Promise<CliResult> {
-      return new Promise((resolve) => {
-        execFile(
-          process.execPath,
-          ['--import', 'tsx', CLI, ...args],
-          { cwd: ROOT, env: cliEnv, timeout: 60_000 },
-          (err, stdout, stderr) => {
-            const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-            resolve({ code, stdout, stderr });
-          },
-        );
-      });
-    }
+    const wmx = (...args: string[]): Promise<CliResult> => runWmx(args, cliEnv);
     const init = (c: IssuedCredentials, overrides: Record<string, string | undefined> = {}) =>
       postUrlencoded(`${url}/init-payment-process`, initFields(c, overrides));
 
     before(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wmx-cli-'));
+      db = await scratchDatabase(dialect, 'wmx-cli-');
       const secret = crypto.randomBytes(32).toString('base64url');
-      let gatewayDbUrl = `sqlite:${path.join(dir, 'wmx.db')}`;
-      let cliDbUrl = gatewayDbUrl;
-      if (dialect === 'postgres') {
-        if (!pgUrl) throw new Error('WMX_TEST_PG_URL is not set');
-        pgSchema = `t_${crypto.randomBytes(6).toString('hex')}`;
-        await ensurePgSchema(pgUrl, pgSchema);
-        gatewayDbUrl = pgUrl;
-        // The CLI has no schema option: select the schema through libpq's `options` URL parameter.
-        cliDbUrl = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${pgSchema}`)}`;
-      }
-      const inherited = Object.fromEntries(
-        Object.entries(process.env).filter(
-          (e): e is [string, string] => !e[0].startsWith('WMX_') && e[1] !== undefined,
-        ),
-      );
-      cliEnv = { ...inherited, WMX_DATABASE_URL: cliDbUrl, WMX_DATA_DIR: dir, WMX_SECRET: secret };
+      cliEnv = { ...inheritedEnv(), WMX_DATABASE_URL: db.childUrl, WMX_DATA_DIR: db.dir, WMX_SECRET: secret };
 
       // `migrate` on the empty database first: the CLI alone can prepare a database.
       const migrated = await wmx('migrate');
@@ -85,12 +42,12 @@ for (const dialect of dialects()) {
       url = `http://127.0.0.1:${port}`;
       const config = loadConfig({
         PORT: String(port),
-        WMX_DATABASE_URL: gatewayDbUrl,
-        WMX_DATA_DIR: dir,
+        WMX_DATABASE_URL: db.inProcessUrl,
+        WMX_DATA_DIR: db.dir,
         WMX_PUBLIC_URL: url,
         WMX_SECRET: secret,
       });
-      gw = await createGateway(config, { secret, ...(pgSchema ? { pgSchema, pgPoolSize: 2 } : {}) });
+      gw = await createGateway(config, { secret, ...(db.pgSchema ? { pgSchema: db.pgSchema, pgPoolSize: 2 } : {}) });
       app = await buildHttpApp(gw);
       await app.listen({ port, host: '127.0.0.1' });
     });
@@ -98,8 +55,7 @@ for (const dialect of dialects()) {
     after(async () => {
       await app?.close();
       await gw?.close();
-      if (pgUrl && pgSchema) await dropPgSchema(pgUrl, pgSchema);
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await db?.drop();
     });
 
     it('migrate is idempotent', async () => {

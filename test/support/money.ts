@@ -4,12 +4,9 @@
  * and the `wmx` CLI against a test gateway's own database.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { sql } from 'kysely';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
 import type { Payment } from '../../src/domain/payment.js';
+import { childUrlOf, inheritedEnv, runWmx as runCli, type CliResult } from './cli.js';
 import { initPayment, type TestGateway } from './harness.js';
 
 export const OK_CARD = '4111111111111111';
@@ -105,37 +102,13 @@ export class ConsoleClient {
   }
 }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
 /** Runs `wmx …` as a child process on the test gateway's database. */
-export async function runWmx(
-  t: TestGateway,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let dbUrl = `sqlite:${path.join(t.dataDir, 'wmx.db')}`;
-  if (t.dialect === 'postgres') {
-    const r = await sql<{ s: string }>`select current_schema() as s`.execute(t.gw.db.kysely);
-    const base = process.env.WMX_TEST_PG_URL ?? '';
-    // The CLI has no schema option: libpq's `options` URL parameter selects it.
-    dbUrl = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${r.rows[0]?.s ?? 'public'}`)}`;
-  }
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter((e): e is [string, string] => !e[0].startsWith('WMX_') && e[1] !== undefined),
-  );
+export async function runWmx(t: TestGateway, ...args: string[]): Promise<CliResult> {
   const env = {
-    ...inherited,
-    WMX_DATABASE_URL: dbUrl,
+    ...inheritedEnv(),
+    WMX_DATABASE_URL: await childUrlOf(t),
     WMX_DATA_DIR: t.dataDir,
     WMX_SECRET: 'test-secret-for-the-cli-0123456789abcdef',
   };
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'wmx.ts'), ...args],
-      { cwd: ROOT, env, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
+  return runCli(args, env);
 }
