@@ -1,22 +1,19 @@
 /**
  * A gateway run as a child process (`node --import tsx src/main.ts`) on a scratch database, for
- * the tests that kill it (crash-safety, crash-rails): starting and SIGKILLing it, the `wmx` CLI
- * against the same database, a seeded RNG for the kill schedule, and read-only SQL.
+ * the tests that kill it (crash-safety, crash-rails): starting and SIGKILLing it (now, or at random
+ * while traffic runs), the `wmx` CLI against the same database, a seeded RNG for the kill schedule,
+ * a browser that reloads while the gateway is down, and read-only SQL.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { dropPgSchema, ensurePgSchema } from '../../src/store/db.js';
+import { ROOT, inheritedEnv, runWmx, scratchDatabase, type CliResult } from './cli.js';
 import { freePort, type DialectName } from './harness.js';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { ROOT };
 const MAIN = path.join(ROOT, 'src', 'main.ts');
-const CLI = path.join(ROOT, 'src', 'cli', 'wmx.ts');
 const START_TIMEOUT_MS = 30_000;
 
 /** mulberry32: a small seeded RNG, so a failing kill schedule can be replayed. */
@@ -32,6 +29,29 @@ export function rng(seed: number): () => number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** WMX_CRASH_SEED when set (to replay a run), else a fresh one. */
+export const crashSeed = (): number =>
+  process.env.WMX_CRASH_SEED ? Number(process.env.WMX_CRASH_SEED) : crypto.randomInt(1, 2 ** 31);
+
+/**
+ * A browser request (redirects not followed), retried every 100 ms while the gateway is down or
+ * answers 5xx, for `patience` ms (0: one try); undefined when it never answered.
+ */
+export async function browseWhileDown(url: string, init: RequestInit = {}, patience = 8_000) {
+  const giveUp = Date.now() + patience;
+  for (;;) {
+    try {
+      const r = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(6_000), ...init });
+      const text = await r.text();
+      if (r.status >= 500) throw new Error(`HTTP ${r.status}`);
+      return { status: r.status, location: r.headers.get('location'), text };
+    } catch {
+      if (Date.now() > giveUp) return undefined;
+      await sleep(100);
+    }
+  }
+}
 
 export interface GatewayChild {
   proc: ChildProcess;
@@ -80,6 +100,52 @@ export async function killHard(c: GatewayChild | undefined): Promise<void> {
   await Promise.race([c.exited, sleep(10_000)]);
 }
 
+/** What killAtRandom needs of a child: childSetup's start and kill. */
+export interface Killable {
+  start(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/**
+ * Runs `traffic` while SIGKILLing the gateway every 0.7–2.2 s (seeded by `random`) and starting it
+ * again, until `lastKillBy` (ms since epoch) or the traffic ends; then kills it once more and starts
+ * it, so whatever the traffic left in flight is also cut. Resolves with how many kills there were.
+ * `onKill` sees each kill just before it happens (to note what was in flight).
+ */
+export async function killAtRandom(
+  g: Killable,
+  random: () => number,
+  lastKillBy: number,
+  traffic: Promise<unknown>,
+  onKill: () => void = () => undefined,
+): Promise<number> {
+  let stopping = false;
+  const killer = async () => {
+    let done = 0;
+    while (!stopping && Date.now() < lastKillBy) {
+      await sleep(700 + Math.floor(random() * 1_500));
+      if (stopping) break;
+      onKill();
+      await g.kill();
+      done++;
+      await g.start();
+    }
+    return done;
+  };
+  const killing = killer();
+  const failed = await traffic.then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  stopping = true;
+  const kills = await killing;
+  if (failed) throw failed.error;
+  onKill();
+  await g.kill();
+  await g.start();
+  return kills + 1;
+}
+
 /** Read-only SQL against the gateway's database (same text for both dialects). */
 export interface Inspector {
   rows<T>(sql: string): Promise<T[]>;
@@ -106,24 +172,13 @@ export async function openInspector(dialect: 'sqlite' | 'postgres', url: string)
 
 /** A scratch database (a SQLite file or a PostgreSQL schema) and the environment a child runs with. */
 export async function childSetup(dialect: DialectName, extraEnv: Record<string, string> = {}) {
-  const pgUrl = process.env.WMX_TEST_PG_URL;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wmx-crash-'));
-  let dbUrl = `sqlite:${path.join(dir, 'wmx.db')}`;
-  let pgSchema: string | undefined;
-  if (dialect === 'postgres') {
-    if (!pgUrl) throw new Error('WMX_TEST_PG_URL is not set');
-    pgSchema = `t_${crypto.randomBytes(6).toString('hex')}`;
-    await ensurePgSchema(pgUrl, pgSchema);
-    // main.ts has no schema option: select the schema through libpq's `options` URL parameter.
-    dbUrl = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${pgSchema}`)}`;
-  }
+  const db = await scratchDatabase(dialect, 'wmx-crash-');
+  const { dir } = db;
+  const dbUrl = db.childUrl;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter((e): e is [string, string] => !e[0].startsWith('WMX_') && e[1] !== undefined),
-  );
   const env: NodeJS.ProcessEnv = {
-    ...inherited,
+    ...inheritedEnv(),
     PORT: String(port),
     WMX_HOST: '127.0.0.1',
     WMX_DATABASE_URL: dbUrl,
@@ -156,24 +211,11 @@ export async function childSetup(dialect: DialectName, extraEnv: Record<string, 
     },
     kill: () => killHard(child),
     /** The wmx CLI against the same database. */
-    wmx(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-      return new Promise((resolve) => {
-        execFile(
-          process.execPath,
-          ['--import', 'tsx', CLI, ...args],
-          { cwd: ROOT, env, timeout: 30_000 },
-          (err, stdout, stderr) => {
-            const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-            resolve({ code, stdout, stderr });
-          },
-        );
-      });
-    },
+    wmx: (...args: string[]): Promise<CliResult> => runWmx(args, env, 30_000),
     async cleanup(): Promise<void> {
       for (const p of [...live]) p.kill('SIGKILL');
       await killHard(child);
-      if (pgUrl && pgSchema) await dropPgSchema(pgUrl, pgSchema).catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await db.drop();
     },
   };
 }

@@ -95,7 +95,11 @@ export async function completeSession(ctx: SimContext, s: Session, req: OutcomeR
     if (s.knob === 'ipn-after-return') {
       void pause(IPN_AFTER_RETURN_MS, ctx.closing).then((go) => (go ? deliverIpn(ctx, s) : undefined));
     } else {
-      await Promise.race([deliverIpn(ctx, s), pause(FIRST_IPN_WAIT_MS, ctx.closing)]);
+      // The wait ends with the first attempt's answer, so it does not outlive it (a timer and an
+      // abort listener on ctx.closing per session for 2 s, which busy tests pile up past Node's limit).
+      const answered = new AbortController();
+      const first = deliverIpn(ctx, s).finally(() => answered.abort());
+      await Promise.race([first, pause(FIRST_IPN_WAIT_MS, AbortSignal.any([ctx.closing, answered.signal]))]);
     }
   }
   return browserReturn(s);
