@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Config } from './config.js';
 import { createAuthenticator } from './app/authenticate.js';
 import { createApiIdempotency } from './app/api-idempotency.js';
@@ -26,7 +27,10 @@ import { createOnboarding } from './app/onboarding.js';
 import { createTimeFormatter } from './domain/time.js';
 import { openDatabase, type Db, type DbOptions } from './store/db.js';
 import { createMerchantRepo } from './store/merchants.js';
-import { migrateToLatest } from './store/migrations.js';
+import { latestMigrationName, migrateToLatest } from './store/migrations.js';
+import { createOpsStats } from './store/ops-stats.js';
+import { createGatewayMetrics } from './app/metrics.js';
+import { createReadiness } from './app/readiness.js';
 import { createPaymentRepo } from './store/payments.js';
 import { createPaymentSearch } from './store/payment-search.js';
 import { createIdempotencyStore } from './store/api-idempotency.js';
@@ -42,6 +46,13 @@ import { createSettlementRepo } from './store/settlements.js';
 import { createWebhookRepo } from './store/webhooks.js';
 import { createWebhooks } from './app/webhooks.js';
 import { createExpirySweeper } from './app/expire.js';
+import { createChangeFeed } from './app/change-feed.js';
+import { createChangeStore } from './store/changes.js';
+import { createInstance } from './app/instances.js';
+import { createInstanceRepo } from './store/instances.js';
+import { createPgBucketStore } from './store/rate-buckets.js';
+import { createRedisBucketStore } from './store/redis-buckets.js';
+import type { BucketStore } from './app/rate-limit.js';
 import { createWebhookOutbox } from './delivery/webhook-events.js';
 import { createWebhookWorker } from './delivery/webhook-worker.js';
 
@@ -53,6 +64,8 @@ export interface GatewayOptions extends DbOptions {
   sandboxBank?: SandboxBank;
   /** Replaces fetch for upstream calls (tests). */
   fetch?: typeof fetch;
+  /** Servers: apply the changes other processes make (the CLI only publishes its own). */
+  watchChanges?: boolean;
   /** Logs the background workers' troubles (main.ts passes the app's logger). */
   log?: (msg: string, detail: Record<string, unknown>) => void;
 }
@@ -64,6 +77,12 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
 
   const merchants = createMerchantRepo(db.kysely);
   const now = opts.now ?? Date.now;
+  // What the hot paths cache is dropped on every instance when any of them (or the CLI) changes it.
+  const changes = createChangeFeed({
+    store: createChangeStore(db, opts.log ? { log: opts.log } : {}),
+    now,
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   const formatTime = createTimeFormatter(config.timezone);
   // Final payment and refund transitions write their webhook events in their own transactions.
   const outbox = createWebhookOutbox({ formatTime, now });
@@ -94,10 +113,26 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     mode: config.mode,
     ...(log ? { log } : {}),
   });
+  changes.on('merchant', (wmxId) => {
+    auth.forget(wmxId);
+    apiKeys.forget();
+  });
+  changes.on('reference', () => reference.refresh());
+  changes.on('connectors', () => router.invalidate());
+  if (opts.watchChanges) await changes.start();
   const upstreamCalls = createUpstreamCallRepo(db.kysely);
+  // /metrics and /readyz (src/http/ops); the metrics see every upstream call as it is logged.
+  const opsStats = createOpsStats(db.kysely);
+  const metrics = createGatewayMetrics({ stats: opsStats, now, ...(log ? { log } : {}) });
+  const readiness = createReadiness({
+    stats: opsStats,
+    latestMigration: latestMigrationName(),
+    ...(log ? { log } : {}),
+  });
   const calls = createConnectorCalls({
     calls: upstreamCalls,
     bankTimeoutMs: config.bankTimeoutMs,
+    observe: metrics.observeUpstream,
     ...(log ? { log } : {}),
   });
   const settle = createSettle({ payments, now, scheduleMs: config.reconcileScheduleMs, ...(log ? { log } : {}) });
@@ -120,11 +155,8 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     audit,
     sealer,
     referenceRepo,
-    reference,
-    forget: (wmxId) => {
-      auth.forget(wmxId);
-      apiKeys.forget();
-    },
+    forget: (wmxId) => changes.publish('merchant', wmxId),
+    referenceChanged: () => changes.publish('reference'),
     now,
   });
   const pay = createPay({
@@ -171,8 +203,25 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
 
   const signingSecretOf = (m: Merchant): string => sealer.open(m.signingSecretSealed ?? '');
   const webhookRepo = createWebhookRepo(db);
+  // Rate limits shared by the instances on one database: in Redis when configured, else in
+  // PostgreSQL; SQLite keeps them in process (http/app.ts builds the limits on this store).
+  let limitStore: BucketStore | undefined = db.dialect === 'postgres' ? createPgBucketStore(db.kysely) : undefined;
+  if (config.redisUrl) {
+    const redis = createRedisBucketStore(config.redisUrl, `wmx:rl:${limitNamespace(config.databaseUrl, opts.pgSchema)}:`);
+    if (!(await redis.ready(2_000)))
+      log?.('Redis (WMX_REDIS_URL) not reachable yet; rate limits decide in process until it is', {});
+    limitStore = redis;
+  }
+  // This process among the instances sharing the database (heartbeats; main.ts starts it).
+  const instance = createInstance({
+    repo: createInstanceRepo(db.kysely),
+    id: changes.origin,
+    now,
+    ...(log ? { log } : {}),
+  });
   const webhookWorker = createWebhookWorker({
     repo: webhookRepo,
+    owner: instance.owner,
     merchantById,
     signingSecretOf,
     retryScheduleMs: config.webhookRetryScheduleMs,
@@ -198,10 +247,7 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     merchantAdmin: createMerchantAdmin({
       merchants,
       sealer,
-      onChange: (wmxId) => {
-        auth.forget(wmxId);
-        apiKeys.forget();
-      },
+      onChange: (wmxId) => changes.publish('merchant', wmxId),
     }),
     initPayment: createInitPayment({ auth, payments, reference, paymentTtlMs: config.paymentTtlMs, now }),
     checkPayment: createCheckPayment({ auth, payments, now }),
@@ -216,6 +262,7 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
       calls,
       audit,
       merchantExists: async (id) => (await merchants.byId(id)) !== undefined,
+      changed: () => changes.publish('connectors'),
       now,
     }),
     router,
@@ -237,10 +284,18 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     signingSecretOf,
     webhooks,
     expirySweeper,
+    changes,
+    instance,
+    limitStore,
+    metrics,
+    readiness,
     close: async () => {
+      await limitStore?.close();
+      await changes.stop();
       await reconciler.stop();
       await expirySweeper.stop();
       await webhookWorker.stop();
+      await instance.stop();
       await reference.stop();
       await db.close();
     },
@@ -248,3 +303,8 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
 }
 
 export type Gateway = Awaited<ReturnType<typeof createGateway>>;
+
+/** Instances on one database share limits; gateways on other databases (or schemas) never do. */
+function limitNamespace(databaseUrl: string, pgSchema: string | undefined): string {
+  return crypto.createHash('sha256').update(`${databaseUrl}\0${pgSchema ?? ''}`).digest('hex').slice(0, 12);
+}

@@ -24,6 +24,8 @@ export interface Config {
   readonly rateCheck: RateSpec | null;
   readonly rateAuthFail: RateSpec | null;
   readonly ratePayTries: RateSpec | null;
+  /** Redis for the shared rate limits (else PostgreSQL holds them; SQLite keeps them in process). */
+  readonly redisUrl: string | undefined;
   /** Waits between webhook attempts; after the last one fails the delivery is given up. */
   readonly webhookRetryScheduleMs: readonly number[];
   /** How long one webhook POST may take before it counts as a network error. */
@@ -32,6 +34,10 @@ export interface Config {
   readonly reconcileScheduleMs: readonly number[];
   /** When a payment whose customer was sent to an upstream's page is first asked about. */
   readonly reconcileRedirectCheckMs: number;
+  /** Bearer token that opens /metrics on the public listener (absent: /metrics is not served there). */
+  readonly metricsToken: string | undefined;
+  /** A second, plain listener serving only /metrics, /healthz and /readyz (no token). */
+  readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
 }
 
 export const DEFAULT_RECONCILE_SCHEDULE = '5s,15s,30s,1m,2m,5m,10m,30m,1h';
@@ -143,6 +149,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   // credentials on purpose: it allows more of them (each still costs a password hash).
   const rateAuthFail = rate('WMX_RATE_AUTH_FAIL', mode === 'sandbox' ? '120/m,120' : '20/m,20');
   const ratePayTries = rate('WMX_RATE_PAY_TRIES', '10/m,10');
+  const redisUrl = env.WMX_REDIS_URL?.trim() || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\/.+/.test(redisUrl))
+    problems.push(`WMX_REDIS_URL must be redis://host:port[/db] or rediss://…, got "${redisUrl}"`);
+
+  const metricsToken = env.WMX_METRICS_TOKEN === '' ? undefined : env.WMX_METRICS_TOKEN;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(metricsToken)) {
+    problems.push('WMX_METRICS_TOKEN must be at least 16 printable characters without spaces');
+  }
+  const metricsListen = parseListen(env.WMX_METRICS_LISTEN, problems);
 
   const dbPath = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : undefined;
   const dataDir = path.resolve(env.WMX_DATA_DIR ?? (dbPath ? path.dirname(dbPath) : './data'));
@@ -165,11 +180,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     rateCheck,
     rateAuthFail,
     ratePayTries,
+    redisUrl,
     webhookRetryScheduleMs: Object.freeze(webhookRetryScheduleMs.map((ms) => ms ?? 0)),
     webhookTimeoutMs: webhookTimeoutMs ?? 10_000,
     reconcileScheduleMs: Object.freeze(reconcileScheduleMs),
     reconcileRedirectCheckMs,
+    metricsToken,
+    metricsListen,
   });
+}
+
+/** `host:port` or `[v6]:port`; the metrics listener's address. */
+function parseListen(text: string | undefined, problems: string[]): { host: string; port: number } | undefined {
+  if (text === undefined || text === '') return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) {
+    problems.push(`WMX_METRICS_LISTEN must be host:port such as 127.0.0.1:9464, got "${text}"`);
+    return undefined;
+  }
+  return Object.freeze({ host: m[1] ?? m[2] ?? '', port });
 }
 
 function parseTrustProxy(text: string | undefined, problems: string[]): boolean | string | number {

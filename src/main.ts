@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const gw = await createGateway(config, {
     secret: resolveSecret(config),
     backgroundCheckpoints: true,
+    watchChanges: true,
     log: (msg, detail) => sink.warn?.(detail, msg),
   });
   const out: string[] = [];
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     );
   }
   // Webhooks flow only once the gateway serves: a delivery never races the startup checks above.
+  await gw.instance.start();
   gw.webhooks.worker.start();
   gw.expirySweeper.start();
   gw.reconciler.start();

@@ -5,8 +5,8 @@
  * environment: a sandbox merchant (or any merchant in sandbox mode) never reaches a live rail, and
  * falls back to the built-in sandbox bank; a live merchant without a live route is offered nothing.
  *
- * Connectors and routes are read from the store and kept for `ttlMs` (changes made in this process
- * flush at once); instances are rebuilt when their row changes.
+ * Connectors and routes are read from the store and kept for `ttlMs` (a change made on any instance
+ * flushes them at once, see change-feed.ts); instances are rebuilt when their row changes.
  */
 import type { Merchant } from '../domain/merchant.js';
 import { DEFAULT_SCOPE, type ConnectorRepo, type ConnectorRow, type RouteRow } from '../store/connectors.js';
@@ -35,15 +35,19 @@ export function createConnectorRouter(deps: RouterDeps) {
   const ttlMs = deps.ttlMs ?? 2_000;
   let loaded: { at: number; rows: Map<string, ConnectorRow>; routes: RouteRow[] } | undefined;
   let loading: Promise<NonNullable<typeof loaded>> | undefined;
+  let epoch = 0;
   const instances = new Map<string, { updatedAt: number; connector: Connector }>();
 
   async function state() {
     if (loaded && Date.now() - loaded.at < ttlMs) return loaded;
     loading ??= (async () => {
+      const started = epoch;
       try {
         const [rows, routes] = await Promise.all([deps.repo.list(), deps.repo.routes()]);
-        loaded = { at: Date.now(), rows: new Map(rows.map((r) => [r.id, r])), routes };
-        return loaded;
+        const read = { at: Date.now(), rows: new Map(rows.map((r) => [r.id, r])), routes };
+        // Read before an invalidate(): good for the callers waiting now, not to be kept.
+        if (started === epoch) loaded = read;
+        return read;
       } finally {
         loading = undefined;
       }
@@ -111,7 +115,9 @@ export function createConnectorRouter(deps: RouterDeps) {
     },
     /** Forget what was read (after a change made in this process). */
     invalidate(): void {
+      epoch++;
       loaded = undefined;
+      loading = undefined; // the next caller reads afresh
     },
   };
 }

@@ -15,19 +15,22 @@ export type ApiKeyResult = { ok: true; merchant: Merchant } | { ok: false; reaso
  */
 export function createApiKeyAuth(deps: { db: Kysely<Database>; ttlMs?: number }) {
   const cache = new TtlCache<string, Merchant | null>(10_000, deps.ttlMs ?? 5_000);
+  // Bumped by forget(): a lookup that started before a change must not put the old row back.
+  let epoch = 0;
 
   return {
     async authenticate(apiKey: string): Promise<ApiKeyResult> {
       const hash = sha256Hex(apiKey);
       let merchant = cache.get(hash);
       if (merchant === undefined) {
+        const started = epoch;
         const row = await deps.db
           .selectFrom('merchants')
           .selectAll()
           .where('api_key_hash', '=', hash)
           .executeTakeFirst();
         merchant = row ? toMerchant(row) : null;
-        cache.set(hash, merchant);
+        if (started === epoch) cache.set(hash, merchant);
       }
       // The index lookup already matched the hash; the constant-time compare keeps the final
       // decision independent of where two hashes first differ.
@@ -38,6 +41,7 @@ export function createApiKeyAuth(deps: { db: Kysely<Database>; ttlMs?: number })
     },
     /** Drops cached answers (after a merchant's key or status changed). */
     forget(): void {
+      epoch++;
       cache.clear();
     },
   };

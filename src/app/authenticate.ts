@@ -50,13 +50,16 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   const merchantCache = new TtlCache<string, Merchant | null>(10_000, deps.merchantTtlMs ?? 2_000);
   const verified = new TtlCache<string, { merchantId: string; version: number }>(10_000, 10 * 60_000);
   const inflight = new Map<string, Promise<boolean>>();
+  // Bumped by forget(): a lookup that started before a change must not put the old row back.
+  let epoch = 0;
 
   /** Synchronous on a cache hit: the hot path takes no extra turn of the microtask queue. */
   function merchantByWmxId(wmxId: string): MaybePromise<Merchant | undefined> {
     const cached = merchantCache.get(wmxId);
     if (cached !== undefined) return cached ?? undefined;
+    const started = epoch;
     return deps.merchants.byWmxId(wmxId).then((m) => {
-      merchantCache.set(wmxId, m ?? null);
+      if (started === epoch) merchantCache.set(wmxId, m ?? null);
       return m;
     });
   }
@@ -132,6 +135,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     },
     /** Forget what is cached about a merchant (after rotation, suspension or a settings change). */
     forget(wmxId: string): void {
+      epoch++;
       merchantCache.delete(wmxId);
     },
   };

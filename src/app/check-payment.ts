@@ -22,8 +22,11 @@ export interface CheckPaymentDeps {
 export function createCheckPayment(deps: CheckPaymentDeps) {
   const now = deps.now ?? Date.now;
 
-  function forMerchant(merchant: Merchant, f: Fields, afterAuth?: (merchant: Merchant) => void) {
-    afterAuth?.(merchant);
+  function forMerchant(merchant: Merchant, f: Fields, afterAuth?: (merchant: Merchant) => MaybePromise<void>) {
+    return andThen(afterAuth?.(merchant), () => forToken(merchant, f));
+  }
+
+  function forToken(merchant: Merchant, f: Fields) {
     const token = f.token?.trim();
     if (!token) throw fieldMissing('token');
     if (!TOKEN_RE.test(token)) throw notFound();
@@ -45,7 +48,10 @@ export function createCheckPayment(deps: CheckPaymentDeps) {
   }
 
   /** afterAuth: the wire adapter's per-merchant rate limit, applied once the merchant is known. */
-  return function checkPayment(f: Fields, afterAuth?: (merchant: Merchant) => void): MaybePromise<PaymentRecordView> {
+  return function checkPayment(
+    f: Fields,
+    afterAuth?: (merchant: Merchant) => MaybePromise<void>,
+  ): MaybePromise<PaymentRecordView> {
     return andThen(deps.auth.authenticate(f), (merchant) => forMerchant(merchant, f, afterAuth));
   };
 }

@@ -19,6 +19,8 @@ export interface ConnectorCallsDeps {
   /** How long one upstream HTTP request may take (WMX_BANK_TIMEOUT). */
   bankTimeoutMs: number;
   log?: (msg: string, detail: Record<string, unknown>) => void;
+  /** Sees every upstream call as it is logged (metrics); a throw is logged, never the caller's failure. */
+  observe?: (connectorId: string, records: readonly UpstreamCall[]) => void;
 }
 
 export function createConnectorCalls(deps: ConnectorCallsDeps) {
@@ -54,6 +56,11 @@ export function createConnectorCalls(deps: ConnectorCallsDeps) {
     scope: { paymentId: string | null; refundId?: string | null },
     records: readonly UpstreamCall[],
   ): Promise<void> {
+    try {
+      deps.observe?.(connectorId, records);
+    } catch (e) {
+      deps.log?.('upstream call not observed', { connector: connectorId, err: String(e) });
+    }
     try {
       await deps.calls.insert({ connectorId, paymentId: scope.paymentId, refundId: scope.refundId ?? null }, records);
     } catch (e) {

@@ -45,6 +45,8 @@ export interface ConnectorsAdminDeps {
   repo: ConnectorRepo;
   sealer: Sealer;
   router: Pick<ConnectorRouter, 'connector' | 'invalidate'>;
+  /** Connectors or routes changed: every instance reloads them (change-feed.ts). */
+  changed?: () => Promise<void>;
   calls: Pick<ConnectorCalls, 'run'>;
   audit: Pick<AuditLog, 'record'>;
   merchantExists(id: string): Promise<boolean>;
@@ -115,7 +117,8 @@ export function createConnectorsAdmin(deps: ConnectorsAdminDeps) {
   }
 
   async function changed(actor: Actor, action: string, detail: Record<string, unknown>) {
-    deps.router.invalidate();
+    if (deps.changed) await deps.changed();
+    else deps.router.invalidate();
     await deps.audit.record(actor, action, null, detail);
   }
 

@@ -74,13 +74,14 @@ export function createInitPayment(deps: InitPaymentDeps) {
   return async function initPayment(
     f: Fields,
     requestIp: string,
-    afterAuth?: (merchant: Merchant) => void,
+    afterAuth?: (merchant: Merchant) => void | Promise<void>,
   ): Promise<{ token: string }> {
     const state = deps.reference.current();
     if (state.maintenance !== undefined)
       throw new WmxError('3001', `Gateway is under maintenance: ${state.maintenance}`);
     const merchant = await deps.auth.authenticate(f);
-    afterAuth?.(merchant);
+    const limited = afterAuth?.(merchant); // a promise only when a shared limit had to be asked
+    if (limited) await limited;
 
     const merchantOrderId = text(f, 'merchant_order_id', 64, true);
     const merchantRefId = text(f, 'merchant_ref_id', 64, false);

@@ -33,7 +33,8 @@ export interface MerchantAdminDeps {
   merchants: MerchantRepo;
   sealer: Sealer;
   /** Called after any change, so in-process caches forget the merchant at once. */
-  onChange?: (wmxId: string) => void;
+  /** Drops what every instance caches about the merchant (awaited: the change is then in force). */
+  onChange?: (wmxId: string) => void | Promise<void>;
 }
 
 export interface NewMerchant {
@@ -117,12 +118,12 @@ export function createMerchantAdmin(deps: MerchantAdminDeps) {
       return { merchant, credentials };
     },
 
-    /** Replaces every secret; the old ones stop working at once in this process, within seconds elsewhere. */
+    /** Replaces every secret; the old ones stop working at once here, and on every other instance within milliseconds (change-feed.ts). */
     async rotate(wmxId: string): Promise<IssuedCredentials> {
       const m = await mustFind(wmxId);
       const creds = await issue(m);
       await deps.merchants.update(m);
-      deps.onChange?.(wmxId);
+      await deps.onChange?.(wmxId);
       return creds;
     },
 
@@ -130,7 +131,7 @@ export function createMerchantAdmin(deps: MerchantAdminDeps) {
       const m = await mustFind(wmxId);
       m.status = status;
       await deps.merchants.update(m);
-      deps.onChange?.(wmxId);
+      await deps.onChange?.(wmxId);
       return m;
     },
 

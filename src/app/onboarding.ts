@@ -19,7 +19,7 @@ import type { Accounts, Role, User } from './accounts.js';
 import type { Actor, AuditLog } from './audit.js';
 import { sha256Hex, type Sealer } from './crypto.js';
 import { issueCredentials, type IssuedCredentials } from './merchant-admin.js';
-import { MAINTENANCE_KEY, type ReferenceCache } from './reference-cache.js';
+import { MAINTENANCE_KEY } from './reference-cache.js';
 
 export const INVITE_TTL_MS = 7 * 24 * 3_600_000;
 
@@ -30,9 +30,10 @@ export interface OnboardingDeps {
   audit: AuditLog;
   sealer: Sealer;
   referenceRepo: ReferenceRepo;
-  reference: ReferenceCache;
   /** Forget cached merchant state in this process (credentials, status, limits). */
-  forget(wmxId: string): void;
+  forget(wmxId: string): void | Promise<void>;
+  /** Rates, EMI banks or maintenance changed: every instance reloads them (change-feed.ts). */
+  referenceChanged(): Promise<void>;
   now?: () => number;
 }
 
@@ -56,7 +57,7 @@ export function createOnboarding(deps: OnboardingDeps) {
 
   async function save(m: Merchant): Promise<void> {
     await deps.merchants.update(m);
-    deps.forget(m.wmxId);
+    await deps.forget(m.wmxId);
   }
 
   async function setStatus(
@@ -225,7 +226,7 @@ export function createOnboarding(deps: OnboardingDeps) {
           changed_by: actor.id,
         })
         .execute();
-      await deps.reference.refresh();
+      await deps.referenceChanged();
       await deps.audit.record(actor, 'rate.changed', null, { currency: c, rate: formatRate(rateScaled) });
     },
 
@@ -247,7 +248,7 @@ export function createOnboarding(deps: OnboardingDeps) {
     async setMaintenance(message: string | null, actor: Actor): Promise<void> {
       if (message === null) await deps.referenceRepo.deleteSetting(MAINTENANCE_KEY);
       else await deps.referenceRepo.setSetting(MAINTENANCE_KEY, message.trim() || 'Scheduled maintenance');
-      await deps.reference.refresh();
+      await deps.referenceChanged();
       await deps.audit.record(
         actor,
         message === null ? 'maintenance.off' : 'maintenance.on',

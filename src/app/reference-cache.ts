@@ -12,9 +12,8 @@ export interface GatewayState {
 /**
  * Small reference tables held in memory so the hot endpoints make no extra round trip. Stale entries
  * are refreshed in the background (stale-while-revalidate), and, once `start()` is called, on a timer
- * as well: edits made by the CLI or by another process are then seen within about `ttlMs` even by
- * the first request after an idle spell (a rate changed while nobody paid is the rate the next
- * payment locks); edits made through this process call `refresh()` at once.
+ * as well. Edits made through any instance or the CLI are applied at once by the change feed
+ * (change-feed.ts calls `refresh()`); the timer is the backstop for edits made behind its back.
  */
 export function createReferenceCache(repo: ReferenceRepo, ttlMs = 1_000) {
   let state: GatewayState = { rates: new Map(), emiBanks: [], maintenance: undefined };
@@ -22,12 +21,16 @@ export function createReferenceCache(repo: ReferenceRepo, ttlMs = 1_000) {
   let refreshing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
+  let reads = 0;
   async function refresh(): Promise<void> {
+    const read = ++reads;
     const [rates, emiBanks, maintenance] = await Promise.all([
       repo.rates(),
       repo.emiBanks(),
       repo.getSetting(MAINTENANCE_KEY),
     ]);
+    // A read that started before a later one (the one a change asked for) must not win.
+    if (read !== reads) return;
     state = { rates, emiBanks, maintenance };
     loadedAt = Date.now();
   }

@@ -9,6 +9,8 @@ export interface WebhookWorkerDeps {
   signingSecretOf(m: Merchant): string;
   /** Waits after attempt 1, 2, …; once they are used up, a retryable failure gives up. */
   retryScheduleMs: readonly number[];
+  /** This instance as a lease owner (app/instances.ts): dead owners' leases are taken over. */
+  owner?: () => { id: string; deadBefore: number };
   timeoutMs: number;
   now: () => number;
   /** How many deliveries are sent in parallel at most (one pass of runOnce claims this many). */
@@ -117,7 +119,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
 
   /** One pass: claims due deliveries and sends them; resolves with how many were attempted. */
   async function runOnce(): Promise<number> {
-    const claimed = await deps.repo.claim(deps.now(), leaseMs, batchSize);
+    const claimed = await deps.repo.claim(deps.now(), leaseMs, batchSize, new Map(), Infinity, deps.owner?.());
     const results = await Promise.allSettled(claimed.map((d) => send(d)));
     for (const r of results) {
       if (r.status === 'rejected') deps.log?.('webhook delivery pass failed', { err: String(r.reason) });
@@ -146,7 +148,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     const room = batchSize - inFlight.size;
     // The claim counts what is in flight now; deliveries ending while it runs free no share of it.
     const counted = perEndpointInFlight();
-    const claimed = room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room, counted, perEndpoint) : [];
+    const claimed = room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room, counted, perEndpoint, deps.owner?.()) : [];
     for (const d of claimed) {
       const delivery: Promise<void> = send(d)
         .catch((e: unknown) => deps.log?.('webhook delivery pass failed', { err: String(e) }))

@@ -18,6 +18,7 @@ import { refuseNulCharacters } from './nul-guard.js';
 import { INSTRUMENT_CODES, SANDBOX_INSTRUMENTS } from '../acquirers/sandbox/bank.js';
 import { createAbuseLimits } from '../app/rate-limit.js';
 import { SIMULATOR_PATHS } from '../bootstrap.js';
+import { opsRoutes, recordRequestMetrics } from './ops/routes.js';
 
 export interface HttpOptions {
   logger?: boolean | object;
@@ -27,6 +28,8 @@ export interface HttpOptions {
   requestTimeoutMs?: number;
   /** Sandbox: serve the bKash and SSLCommerz simulators under SIMULATOR_PATHS (bootstrap.ts). */
   simulators?: boolean;
+  /** True once the process has begun to shut down: /readyz then answers 503 (main.ts: `() => closing`). */
+  isShuttingDown?: () => boolean;
 }
 
 /**
@@ -148,6 +151,8 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
         : logger.child(bindings, opts),
   });
 
+  // First, so that every route and not-found handler inherits it.
+  recordRequestMetrics(app, gw.metrics.http);
   // Pages (checkout, console, demo) answer body-parsing errors with HTML; other scopes set their own.
   app.setErrorHandler(rootErrorHandler);
   app.setNotFoundHandler(rootNotFound);
@@ -160,9 +165,13 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
   // Before every documented route: the OpenAPI document collects routes as they are registered.
   await registerApiDocument(app, { publicUrl: gw.config.publicUrl });
 
-  // Abuse limits live per app (per process) and run on the wall clock, not gw.now: they meter real
-  // request rates, and a test's frozen clock must not freeze their refill.
-  const limits = createAbuseLimits(gw.config);
+  // Abuse limits are shared by the instances on one database (gw.limitStore: PostgreSQL or Redis;
+  // in process on SQLite) and run on the wall clock, not gw.now: they meter real request rates,
+  // and a test's frozen clock must not freeze their refill.
+  const limits = createAbuseLimits(gw.config, {
+    store: gw.limitStore,
+    log: (msg, detail) => app.log.warn(detail, msg),
+  });
 
   // The legacy endpoints set the security headers in their own handlers (see withSecurityHeaders).
   if (opts.simulators) {
@@ -177,6 +186,13 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
       prefix: SIMULATOR_PATHS.sslcommerz,
     });
   }
+
+  // /healthz, /readyz; /metrics only behind WMX_METRICS_TOKEN (else on WMX_METRICS_LISTEN alone, or nowhere).
+  await app.register(opsRoutes, {
+    gw,
+    metrics: gw.config.metricsToken ? { token: gw.config.metricsToken } : 'off',
+    ...(opts.isShuttingDown ? { isShuttingDown: opts.isShuttingDown } : {}),
+  });
 
   await app.register(legacyRoutes, {
     limits,

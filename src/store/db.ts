@@ -20,6 +20,8 @@ export interface Db {
   readonly sqliteReader?: SqliteDatabase.Database;
   /** The PostgreSQL pool (PostgreSQL only), for named prepared statements on hot reads. */
   readonly pgPool?: pg.Pool;
+  /** PostgreSQL only: a new client outside the pool, on the same schema (for LISTEN). */
+  readonly pgClient?: () => pg.Client;
   /** SQLite file databases: commits whose fsync happens off the event loop (see createWalSync). */
   readonly walSync?: WalSync;
   close(): Promise<void>;
@@ -185,15 +187,18 @@ function createWalSync(sqlite: SqliteDatabase.Database, walFile: string): WalSyn
 function openPostgres(url: string, opts: DbOptions): Db {
   const schema = opts.pgSchema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name ${schema}`);
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: opts.pgPoolSize ?? 10,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
-  });
+  const clientConfig = { connectionString: url, ...(schema ? { options: `-c search_path=${schema}` } : {}) };
+  const pool = new pg.Pool({ ...clientConfig, max: opts.pgPoolSize ?? 10 });
   // An idle client that errors (server restart) must not crash the process.
   pool.on('error', () => undefined);
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { dialect: 'postgres', kysely, pgPool: pool, close: () => kysely.destroy() };
+  return {
+    dialect: 'postgres',
+    kysely,
+    pgPool: pool,
+    pgClient: () => new pg.Client(clientConfig),
+    close: () => kysely.destroy(),
+  };
 }
 
 /** Creates a PostgreSQL schema (for tests and isolated deployments). */

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter, sql } from 'kysely';
 import { AUDIT_GENESIS_HASH, auditHash, type AuditHashFields } from '../domain/audit-chain.js';
 
 /**
@@ -649,6 +649,51 @@ migrations['0011_connectors'] = {
   },
 };
 
+const isPostgres = (db: Kysely<unknown>): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
+
+migrations['0012_instances'] = {
+  async up(db: Kysely<unknown>) {
+    // Changes to what instances cache (credentials, status, rates, maintenance, connectors), in
+    // order: every instance reads the rows after the last one it saw when woken (PostgreSQL NOTIFY,
+    // SQLite's data_version) and drops what they name. Pruned after an hour.
+    const pg = isPostgres(db);
+    await db.schema
+      .createTable('changes')
+      .addColumn('seq', pg ? 'bigserial' : 'integer', (c) => (pg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+      .addColumn('topic', 'text', (c) => c.notNull())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('origin', 'text', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .execute();
+    // Running gateway processes and their heartbeats: a lease held by an instance whose heartbeat
+    // stopped (killed) is taken over within seconds instead of at the lease's end.
+    await db.schema
+      .createTable('instances')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('host', 'text', (c) => c.notNull())
+      .addColumn('pid', 'integer', (c) => c.notNull())
+      .addColumn('started_at', 'bigint', (c) => c.notNull())
+      .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.alterTable('webhook_deliveries').addColumn('lease_owner', 'text').execute();
+    if (pg) {
+      // Shared rate-limit buckets (PostgreSQL only; SQLite keeps them in process). Unlogged: a
+      // bucket lost to a crash starts full again, and no write-ahead log is paid per request.
+      await sql`create unlogged table rate_buckets (
+        key text primary key,
+        tokens double precision not null,
+        at bigint not null,
+        taken integer not null
+      )`.execute(db);
+    }
+  },
+};
+
+/** The newest migration this code knows (readiness compares the database's newest with it). */
+export function latestMigrationName(): string {
+  return Object.keys(migrations).sort().at(-1) ?? '';
+}
+
 /**
  * Runs every pending migration; throws (loudly) on any failure. On PostgreSQL the bookkeeping tables
  * are looked up in the connection's current schema: otherwise Kysely would find another schema's
@@ -686,6 +731,7 @@ export async function migrateToLatest(
 }
 
 const isConcurrentDropError = (e: unknown): boolean => {
-  const code = (e as { code?: unknown } | undefined)?.code;
-  return code === '3F000' || code === '42P01';
+  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+  // XX000 "cache lookup failed for relation …": the catalog row vanished mid-introspection.
+  return code === '3F000' || code === '42P01' || (code === 'XX000' && /cache lookup failed/.test(String(message)));
 };

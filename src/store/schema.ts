@@ -318,6 +318,34 @@ export interface Database {
   connectors: ConnectorsTable;
   connector_routes: ConnectorRoutesTable;
   upstream_calls: UpstreamCallsTable;
+  changes: ChangesTable;
+  instances: InstancesTable;
+  rate_buckets: RateBucketsTable;
+}
+
+export interface ChangesTable {
+  seq: Generated<Int8>;
+  topic: string;
+  key: string;
+  /** The instance that made the change (it has already applied it). */
+  origin: string;
+  at: Int8;
+}
+
+export interface InstancesTable {
+  id: string; // ins_…
+  host: string;
+  pid: number;
+  started_at: Int8;
+  heartbeat_at: Int8;
+}
+
+/** PostgreSQL only. */
+export interface RateBucketsTable {
+  key: string;
+  tokens: number;
+  at: Int8;
+  taken: number;
 }
 
 export interface WebhookEndpointsTable {
@@ -346,6 +374,8 @@ export interface WebhookDeliveriesTable {
   attempts: number;
   next_attempt_at: Int8;
   lease_until: Int8 | null;
+  /** The instance holding the lease (its heartbeat tells whether it still lives). */
+  lease_owner: string | null;
   last_status_code: number | null;
   created_at: Int8;
 }

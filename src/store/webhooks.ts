@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { newId } from '../domain/ids.js';
 import type { Db } from './db.js';
 import type {
@@ -181,6 +181,8 @@ export function createWebhookRepo(db: Db) {
      * worker, never every slot (its backlog once delayed other merchants' events by minutes).
      * Candidates are read first, then leased by an UPDATE that re-checks their conditions, so a
      * row another worker leased meanwhile drops out (PostgreSQL re-evaluates them under the lock).
+     * A lease whose owner's heartbeat stopped before `owner.deadBefore` (a killed instance, see
+     * app/instances.ts) is free at once rather than at its end.
      */
     async claim(
       now: number,
@@ -188,14 +190,29 @@ export function createWebhookRepo(db: Db) {
       limit: number,
       inFlight: ReadonlyMap<string, number> = new Map(),
       perEndpoint = Infinity,
+      owner?: { id: string; deadBefore: number },
     ): Promise<ClaimedDelivery[]> {
       const full = [...inFlight].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
+      const free = (w: ExpressionBuilder<Database, 'webhook_deliveries'>) =>
+        w.or([
+          w('lease_until', 'is', null),
+          w('lease_until', '<', now),
+          ...(owner
+            ? [
+                w(
+                  'lease_owner',
+                  'in',
+                  w.selectFrom('instances').select('id').where('heartbeat_at', '<', owner.deadBefore),
+                ),
+              ]
+            : []),
+        ]);
       let q = k
         .selectFrom('webhook_deliveries')
         .select(['id', 'endpoint_id'])
         .where('status', '=', 'pending')
         .where('next_attempt_at', '<=', now)
-        .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
+        .where(free)
         .orderBy('next_attempt_at')
         .limit(Number.isFinite(perEndpoint) ? Math.min(limit * 4, 1000) : limit);
       if (full.length > 0) q = q.where('endpoint_id', 'not in', full);
@@ -211,10 +228,10 @@ export function createWebhookRepo(db: Db) {
       if (chosen.length === 0) return [];
       const claimed = await k
         .updateTable('webhook_deliveries')
-        .set({ lease_until: now + leaseMs })
+        .set({ lease_until: now + leaseMs, lease_owner: owner?.id ?? null })
         .where('id', 'in', chosen)
         .where('status', '=', 'pending')
-        .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
+        .where(free)
         .returningAll()
         .execute();
       if (claimed.length === 0) return [];

@@ -10,56 +10,17 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { IssuedCredentials } from '../../src/app/merchant-admin.js';
 import { credFields, dialects, initFields } from '../support/harness.js';
 import { childSetup, openInspector, rng, sleep, type Inspector } from '../support/child-gateway.js';
+import { startWebhookSink } from '../support/webhook-sink.js';
+import { assertNothingLostOrDoubled, assertWebhooksExactlyOnce, drainWebhooks } from '../support/traffic-checks.js';
 
 const TRAFFIC_MS = 20_000;
 const WORKERS = 6;
 const REQUEST_TIMEOUT_MS = 5_000;
 const DRAIN_MS = 15_000;
-
-/** A webhook receiver: answers 200 and keeps every body by event id. */
-async function startWebhookSink() {
-  const byId = new Map<string, string[]>();
-  let total = 0;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      if (req.method === 'POST') {
-        total++;
-        let id = '(unparsable)';
-        try {
-          id = String((JSON.parse(body) as { id?: unknown }).id);
-        } catch {
-          // recorded under (unparsable): the id check below then fails loudly
-        }
-        const list = byId.get(id) ?? [];
-        list.push(body);
-        byId.set(id, list);
-      }
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo; // a TCP listener
-  return {
-    url: `http://127.0.0.1:${port}/hooks`,
-    byId,
-    total: () => total,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
 
 for (const dialect of dialects()) {
   describe(`crash safety: SIGKILL under traffic (${dialect})`, { timeout: 90_000 }, () => {
@@ -226,70 +187,16 @@ for (const dialect of dialects()) {
 
       // Let the webhook worker drain: every event delivered and seen by the sink (bounded).
       inspector = await openInspector(dialect, dbUrl);
-      const eventIds = async () =>
-        new Set((await inspector!.rows<{ id: string }>('select id from webhook_events')).map((r) => r.id));
-      const drainEnd = Date.now() + DRAIN_MS;
-      let events = await eventIds();
-      for (;;) {
-        events = await eventIds();
-        const pending = await inspector.rows<{ n: number | string }>(
-          "select count(*) as n from webhook_deliveries where status <> 'delivered'",
-        );
-        const received = [...events].every((id) => sink!.byId.has(id));
-        if ((received && Number(pending[0]?.n) === 0) || Date.now() > drainEnd) break;
-        await sleep(250);
-      }
+      await drainWebhooks(inspector, sink!, DRAIN_MS);
       await sleep(500); // a straggler redelivery would show up as an extra id below
 
       // Stop the gateway for good before reading the final state.
       await g.kill();
-      events = await eventIds();
-
-      const receivedIds = new Set(sink!.byId.keys());
-      const notReceived = [...events].filter((id) => !receivedIds.has(id));
-      const unknown = [...receivedIds].filter((id) => !events.has(id));
-      const duplicates = [...sink!.byId.values()].filter((l) => l.length > 1).length;
+      const hooks = await assertWebhooksExactlyOnce(inspector, sink!);
       console.log(
-        `crash-safety (${dialect}) events=${events.size} deliveries=${sink!.total()} duplicateIds=${duplicates}`,
+        `crash-safety (${dialect}) events=${hooks.events} deliveries=${sink!.total()} duplicateIds=${hooks.duplicateIds}`,
       );
-      assert.ok(events.size > 0, 'no webhook event was written');
-      if (notReceived.length > 0) {
-        const ids = notReceived.map((id) => `'${id.replace(/'/g, '')}'`).join(',');
-        const state = await inspector.rows<Record<string, unknown>>(
-          `select event_id, status, attempts, next_attempt_at, lease_until, last_status_code from webhook_deliveries where event_id in (${ids})`,
-        );
-        assert.fail(
-          `${notReceived.length} events in webhook_events the sink never received: ${JSON.stringify(state.slice(0, 10))}`,
-        );
-      }
-      assert.deepEqual(unknown, [], 'event ids the sink received that are not in webhook_events');
-      for (const [id, bodies] of sink!.byId) {
-        assert.equal(new Set(bodies).size, 1, `event ${id} was delivered with different bodies`);
-      }
-
-      // One payments row per token; the approved ones are approved in the database.
-      const dupTokens = await inspector.rows<{ token: string }>(
-        'select token from payments group by token having count(*) > 1',
-      );
-      assert.deepEqual(dupTokens, [], 'tokens with more than one payments row');
-      const payments = await inspector.rows<{ id: string; token: string; status: string }>(
-        'select id, token, status from payments',
-      );
-      const byToken = new Map(payments.map((p) => [p.token, p]));
-      for (const token of issued) assert.ok(byToken.has(token), `no payments row for issued token ${token}`);
-      for (const token of approvedSeen) assert.equal(byToken.get(token)?.status, 'approved', token);
-
-      // No payment charged twice: at most one 'payment' ledger transfer per payment, exactly one when approved.
-      const transfers = await inspector.rows<{ payment_id: string; n: number | string }>(
-        "select payment_id, count(*) as n from ledger_transfers where kind = 'payment' group by payment_id",
-      );
-      const charged = new Map(transfers.map((t) => [t.payment_id, Number(t.n)]));
-      const twice = [...charged].filter(([, n]) => n > 1);
-      assert.deepEqual(twice, [], 'payments with more than one payment transfer');
-      for (const p of payments) {
-        if (p.status === 'approved') assert.equal(charged.get(p.id), 1, `approved payment ${p.token} has no transfer`);
-        else assert.equal(charged.has(p.id), false, `${p.status} payment ${p.token} has a payment transfer`);
-      }
+      await assertNothingLostOrDoubled(inspector, issued, approvedSeen);
 
       const verify = await wmx('ledger', 'verify');
       assert.equal(verify.code, 0, `wmx ledger verify: ${verify.stdout}\n${verify.stderr}`);

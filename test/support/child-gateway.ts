@@ -170,6 +170,21 @@ export async function openInspector(dialect: 'sqlite' | 'postgres', url: string)
   };
 }
 
+/** Spawns a gateway and waits until it listens (or throws with its output). */
+export async function startChild(env: NodeJS.ProcessEnv): Promise<GatewayChild> {
+  const c = spawnGateway(env);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!/listening on http:\/\//.test(c.output())) {
+    if (!running(c)) throw new Error(`gateway exited while starting:\n${c.output().slice(-3000)}`);
+    if (Date.now() > deadline) {
+      await killHard(c);
+      throw new Error(`gateway not ready after ${START_TIMEOUT_MS} ms:\n${c.output().slice(-3000)}`);
+    }
+    await sleep(50);
+  }
+  return c;
+}
+
 /** A scratch database (a SQLite file or a PostgreSQL schema) and the environment a child runs with. */
 export async function childSetup(dialect: DialectName, extraEnv: Record<string, string> = {}) {
   const db = await scratchDatabase(dialect, 'wmx-crash-');
@@ -197,17 +212,7 @@ export async function childSetup(dialect: DialectName, extraEnv: Record<string, 
     child: () => child,
     /** Starts the gateway and waits until it listens. */
     async start(): Promise<void> {
-      const c = spawnGateway(env);
-      child = c;
-      const deadline = Date.now() + START_TIMEOUT_MS;
-      while (!/listening on http:\/\//.test(c.output())) {
-        if (!running(c)) throw new Error(`gateway exited while starting:\n${c.output().slice(-3000)}`);
-        if (Date.now() > deadline) {
-          await killHard(c);
-          throw new Error(`gateway not ready after ${START_TIMEOUT_MS} ms:\n${c.output().slice(-3000)}`);
-        }
-        await sleep(50);
-      }
+      child = await startChild(env);
     },
     kill: () => killHard(child),
     /** The wmx CLI against the same database. */
