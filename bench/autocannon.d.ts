@@ -37,7 +37,8 @@ declare module 'autocannon' {
   }
 
   export interface Options {
-    url: string;
+    /** Several URLs share the connections in turn (README: "More than one URL is allowed"). */
+    url: string | string[];
     connections?: number;
     duration?: number;
     amount?: number;

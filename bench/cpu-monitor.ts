@@ -8,8 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 export interface CpuShare {
-  /** Cores used on average by the server process under test. */
+  /** Cores used on average by the server process under test (all of them, when several share the load). */
   server: number | null;
+  /** With several server processes: each one's share, in the order given (absent with one). */
+  servers?: (number | null)[];
   /** Cores used by the database server's processes (PostgreSQL on this machine; null for SQLite). */
   database: number | null;
   /** Cores used by this process (autocannon). */
@@ -51,16 +53,20 @@ function processJiffies(pid: number | 'self'): number | undefined {
  * processes are listed at both ends, so one started during the window (a new pool connection)
  * counts from zero.
  */
-export async function cpuWindow(serverPid: number | undefined, dbPids?: PidSource): Promise<() => Promise<CpuShare>> {
+export async function cpuWindow(
+  serverPid: number | number[] | undefined,
+  dbPids?: PidSource,
+): Promise<() => Promise<CpuShare>> {
   const cores = os.availableParallelism();
+  const serverPids = serverPid === undefined ? [] : Array.isArray(serverPid) ? serverPid : [serverPid];
   const db0 = new Map<number, number>();
   for (const pid of dbPids ? await dbPids() : []) db0.set(pid, processJiffies(pid) ?? 0);
   const sys0 = systemJiffies();
-  const srv0 = serverPid === undefined ? undefined : processJiffies(serverPid);
+  const srvs0 = serverPids.map((pid) => processJiffies(pid));
   const me0 = processJiffies('self');
   return async () => {
     const sys1 = systemJiffies();
-    const srv1 = serverPid === undefined ? undefined : processJiffies(serverPid);
+    const srvs1 = serverPids.map((pid) => processJiffies(pid));
     const me1 = processJiffies('self');
     let dbJiffies: number | undefined;
     if (dbPids) {
@@ -70,14 +76,23 @@ export async function cpuWindow(serverPid: number | undefined, dbPids?: PidSourc
         if (j !== undefined) dbJiffies += j - (db0.get(pid) ?? 0);
       }
     }
-    if (!sys0 || !sys1 || sys1[1] <= sys0[1]) return { server: null, database: null, client: null, other: null };
+    const several = Array.isArray(serverPid);
+    if (!sys0 || !sys1 || sys1[1] <= sys0[1]) {
+      const none: CpuShare = { server: null, database: null, client: null, other: null };
+      return several ? { ...none, servers: serverPids.map(() => null) } : none;
+    }
     const perCore = (sys1[1] - sys0[1]) / cores; // jiffies one core provides in the window
-    const server = srv0 !== undefined && srv1 !== undefined ? (srv1 - srv0) / perCore : null;
+    const each = serverPids.map((_, i) => {
+      const a = srvs0[i];
+      const b = srvs1[i];
+      return a !== undefined && b !== undefined ? (b - a) / perCore : null;
+    });
+    const server = each.length === 0 || each.includes(null) ? null : each.reduce<number>((t, c) => t + (c ?? 0), 0);
     const database = dbJiffies === undefined ? null : dbJiffies / perCore;
     const client = me0 !== undefined && me1 !== undefined ? (me1 - me0) / perCore : null;
     const busy = (sys1[0] - sys0[0]) / perCore;
     const other = client !== null ? Math.max(0, busy - (server ?? 0) - (database ?? 0) - client) : null;
-    return { server, database, client, other };
+    return several ? { server, database, client, other, servers: each } : { server, database, client, other };
   };
 }
 

@@ -5,10 +5,13 @@ import { FORM_HEADERS, credentialFields, initBodyFactory, type DemoMerchant } fr
 /** One endpoint under load: how to build each request and how to tell a good answer. */
 export interface Target {
   name: string;
-  /** Base URL of the server that answers it. */
-  url: string;
-  /** That server's process id, to measure its CPU use. */
-  pid?: number | undefined;
+  /**
+   * Base URL of the server that answers it; or of several (instances of one gateway), which
+   * autocannon gives the connections to in turn (connection i goes to url[i % n]).
+   */
+  url: string | string[];
+  /** That server's process id (or those servers' ids), to measure its CPU use. */
+  pid?: number | number[] | undefined;
   /** Its database server's processes (PostgreSQL), to measure theirs. */
   dbPids?: PidSource | undefined;
   method: 'GET' | 'POST';
@@ -177,10 +180,10 @@ export function initFloorTarget(url: string, merchant: DemoMerchant, pid?: numbe
 }
 
 export function gatewayTargets(
-  url: string,
+  url: string | string[],
   merchant: DemoMerchant,
   tokens: string[],
-  pid?: number,
+  pid?: number | number[],
   dbPids?: PidSource,
 ): Target[] {
   if (tokens.length === 0) throw new Error('the token pool is empty');

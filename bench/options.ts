@@ -16,7 +16,14 @@ export interface BenchOptions {
   keepData: boolean;
   /** Before each endpoint, wait up to this many seconds for other processes to go quiet (0 = don't). */
   waitQuietS: number;
+  /** With --pg: Redis for the rows with the shared limits in Redis; undefined = leave those rows out. */
+  redisUrl: string | undefined;
+  /** With --pg: gateway processes for the several-instances rows (0 or 1 = leave them out). */
+  instances: number;
 }
+
+/** The Redis the --pg run tries for its Redis rows unless --redis says otherwise. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export const USAGE = `Usage: npm run bench -- [options]
   --duration N      seconds of load per endpoint (env BENCH_DURATION, default 10)
@@ -26,6 +33,11 @@ export const USAGE = `Usage: npm run bench -- [options]
   --pg URL          run the gateway on PostgreSQL: a scratch database bench_<random> is created on
                     URL's server and dropped afterwards (env BENCH_PG_URL), e.g.
                     postgres://postgres@127.0.0.1:5432/test
+  --redis URL       with --pg: Redis for the rows with the shared rate limits in Redis (env
+                    BENCH_REDIS_URL, default ${DEFAULT_REDIS_URL}; "off" leaves them out; left out
+                    with a note when it does not answer)
+  --instances N     with --pg: gateway processes on the one database for the several-instances rows
+                    (env BENCH_INSTANCES, default 3; 0 or 1 leaves them out)
   --gateway FILE    the gateway entry point (env BENCH_GATEWAY, default dist/main.js)
   --out FILE        JSON results (default bench/results/latest.json)
   --keep-data       keep the temp data directory
@@ -54,6 +66,8 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       out: { type: 'string' },
       'keep-data': { type: 'boolean' },
       'wait-quiet': { type: 'string' },
+      redis: { type: 'string' },
+      instances: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -62,6 +76,14 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   const pgUrl = values.pg ?? env.BENCH_PG_URL;
   if (pgUrl !== undefined && pgUrl !== '' && !/^postgres(ql)?:\/\//.test(pgUrl))
     throw new Error(`--pg needs a postgres:// URL, got "${pgUrl}"`);
+  const onPg = pgUrl !== undefined && pgUrl !== '';
+  // The flags (not the environment, which may be set for every run) are refused without --pg.
+  if (!onPg && (values.redis !== undefined || values.instances !== undefined))
+    throw new Error('--redis and --instances measure shared PostgreSQL setups: they need --pg');
+  const redisText = (values.redis ?? env.BENCH_REDIS_URL ?? DEFAULT_REDIS_URL).trim();
+  const redisUrl = redisText === '' || redisText === 'off' ? undefined : redisText;
+  if (onPg && redisUrl !== undefined && !/^rediss?:\/\/.+/.test(redisUrl))
+    throw new Error(`--redis needs a redis:// URL or "off", got "${redisText}"`);
   return {
     durationS: positive('--duration', values.duration ?? env.BENCH_DURATION, 10),
     warmupS: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, 3, true),
@@ -72,6 +94,8 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     out: path.resolve(values.out ?? path.join(REPO_ROOT, 'bench', 'results', 'latest.json')),
     keepData: values['keep-data'] ?? false,
     waitQuietS: positive('--wait-quiet', values['wait-quiet'] ?? env.BENCH_WAIT_QUIET, 0, true),
+    redisUrl: onPg ? redisUrl : undefined,
+    instances: onPg ? positive('--instances', values.instances ?? env.BENCH_INSTANCES, 3, true) : 0,
   };
 }
 

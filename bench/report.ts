@@ -14,6 +14,17 @@ export interface RatioRow extends Measurement {
   ratio: number | null;
   aim: number | null;
   aimMet: boolean | null;
+  /** A tagged row (`<endpoint> [tag]`, --pg): its req/s ÷ the untagged row's of the same run. */
+  vsUntagged?: number | null;
+}
+
+/** The name of an endpoint measured in another setup: `check-payment [pg limits]`. */
+export const tagged = (endpoint: string, tag: string): string => `${endpoint} [${tag}]`;
+
+/** The endpoint and tag of a tagged row's name, or undefined for a plain row. */
+export function untag(name: string): { endpoint: string; tag: string } | undefined {
+  const m = /^(.*) \[(.+)\]$/.exec(name);
+  return m ? { endpoint: m[1]!, tag: m[2]! } : undefined; // both groups always match
 }
 
 /**
@@ -33,8 +44,57 @@ export function ratioRows(ms: Measurement[]): RatioRow[] {
   return ms.map((m) => {
     const ratio = base === null ? null : m.reqPerSec / base;
     const aim = AIMS[m.name] ?? null;
-    return { ...m, ratio, aim, aimMet: aim === null || ratio === null ? null : ratio >= aim };
+    const row: RatioRow = { ...m, ratio, aim, aimMet: aim === null || ratio === null ? null : ratio >= aim };
+    const t = untag(m.name);
+    if (t) {
+      const plain = ms.find((x) => x.name === t.endpoint);
+      row.vsUntagged = plain && plain.reqPerSec > 0 ? m.reqPerSec / plain.reqPerSec : null;
+    }
+    return row;
   });
+}
+
+/**
+ * What the tagged rows (--pg) say against the plain rows of the same run: the shared limits
+ * against no limits, several instances (their summed req/s) against one. Empty without them.
+ */
+export function sharedRowsSummary(rows: RatioRow[], cores: number): string[] {
+  const variants = rows.filter((r) => untag(r.name));
+  if (variants.length === 0) return [];
+  const width = Math.max(...variants.map((r) => r.name.length));
+  const out = ['tagged rows against the plain row of the same endpoint in this run:'];
+  for (const r of variants) {
+    const { endpoint, tag } = untag(r.name)!; // filtered above
+    const plain = rows.find((x) => x.name === endpoint);
+    const several = /^\d+ instances$/.test(tag);
+    const vs = r.vsUntagged === null || r.vsUntagged === undefined ? '-' : r.vsUntagged.toFixed(2);
+    out.push(
+      `  ${r.name.padEnd(width)}  ${num(r.reqPerSec, 0).padStart(7)} req/s${several ? ' (all instances)' : ''} = ` +
+        `${r.ratio === null ? '-' : r.ratio.toFixed(2)} × hello-world, ${vs} × ${endpoint} ` +
+        `${several ? 'on one instance' : 'without limits'}; cpu µs/req ${cpuPerRequest(r)} against ` +
+        `${plain ? cpuPerRequest(plain) : '-'}`,
+    );
+  }
+  if (variants.some((r) => /limits$/.test(untag(r.name)!.tag)))
+    out.push(
+      'limits rows: per-merchant init and check limits on, shared by all instances, set far above these rates ' +
+        'so that nothing is refused: an instance takes tokens from the shared bucket a few at a time, so most ' +
+        'requests are admitted without asking the store; the rows measure that path, not refusals.',
+    );
+  const multi = variants.find((r) => /^\d+ instances$/.test(untag(r.name)!.tag));
+  if (multi) {
+    const n = Number(/^(\d+)/.exec(untag(multi.name)!.tag)![1]); // matched just above
+    out.push(
+      `instances rows: ${n} gateway processes on one PostgreSQL database (limits off, as in the plain rows), ` +
+        'the connections spread over them in turn; every answer was checked as for one instance. ' +
+        (cores < n + 2
+          ? `On this ${cores}-core machine the ${n} instances, PostgreSQL and the load generator compete for ` +
+            `${cores} cores, so these rows show that the shared setup works and what it costs, not how it scales.`
+          : `With ${cores} cores there is room for each instance, but the load generator is one process and may ` +
+            'set the pace: compare the cpu columns before reading scaling into the figure.'),
+    );
+  }
+  return out;
 }
 
 export function formatTable(rows: RatioRow[]): string {

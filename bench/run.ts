@@ -2,8 +2,11 @@
 // measured in the same run on the same machine (DESIGN.md, "Performance habits").
 //
 // The two servers are child processes; autocannon drives them from this process, one target at a
-// time, so at any moment one server and the load generator compete for the CPU. The result is a
-// measurement, never a verdict: the exit code is non-zero only when something is broken (a server
+// time, so at any moment one server and the load generator compete for the CPU. With --pg the
+// run adds tagged rows, each on gateway processes of its own on the same scratch database: init
+// and check-payment with the shared per-merchant limits on, in PostgreSQL and in Redis, and on
+// several instances at once (the one case where several servers share the load, and the cores).
+// The result is a measurement, never a verdict: the exit code is non-zero only when something is broken (a server
 // does not start, or answers with errors), not when a ratio misses its aim.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,11 +29,31 @@ import {
   REPO_ROOT,
   createScratchDatabase,
   createTokenPool,
+  redisProblem,
   startGateway,
   startHello,
   type GatewayServer,
+  type ScratchDatabase,
 } from './servers.js';
-import { DISTURBED_CORES, baseline, caveats, formatTable, ratioRows, type RatioRow } from './report.js';
+import {
+  DISTURBED_CORES,
+  baseline,
+  caveats,
+  formatTable,
+  ratioRows,
+  sharedRowsSummary,
+  tagged,
+  type RatioRow,
+} from './report.js';
+
+/**
+ * The per-merchant limits of the [pg limits] and [redis limits] rows: far above any rate this
+ * benchmark reaches, so nothing is refused and the rows measure what the shared limit costs an
+ * answered request (the synchronous take from this instance's tokens, and the asks for more).
+ */
+const SHARED_LIMIT = '1000000/s,1000000';
+/** The endpoints measured again with the shared limits on and on several instances (--pg). */
+const SHARED_ROW_ENDPOINTS = ['init-payment-process', 'check-payment'];
 
 class Interrupted extends Error {}
 
@@ -78,6 +101,14 @@ async function main(): Promise<number> {
       `token pool ${opts.poolSize}, database ${database}${database === 'sqlite' ? ' (WAL, synchronous=FULL)' : ''}`,
   );
   log(`gateway: ${opts.mainJs}`);
+  if (opts.pgUrl) {
+    log(
+      `PostgreSQL rows: ${SHARED_ROW_ENDPOINTS.join(' and ')} again with WMX_RATE_INIT = WMX_RATE_CHECK = ` +
+        `${SHARED_LIMIT} shared in PostgreSQL [pg limits]` +
+        (opts.redisUrl ? ` and in Redis at ${redactUrl(opts.redisUrl)} [redis limits]` : ' (Redis rows: --redis off)') +
+        (opts.instances >= 2 ? `, and on ${opts.instances} gateway processes [${opts.instances} instances]` : ''),
+    );
+  }
   const idle = await cpuWindow(undefined);
   await new Promise((r) => setTimeout(r, 1000));
   const before = await idle();
@@ -103,47 +134,24 @@ async function main(): Promise<number> {
       throw new Error(`${c.name} (pid ${c.proc.pid}) died during the run (${how}):\n${tail(c.output())}`);
     }
   };
+  /** A server stopped on purpose leaves the list, so checkChildren does not take it for a crash. */
+  const retire = async (...cs: Child[]) => {
+    for (const c of cs) if (children.includes(c)) children.splice(children.indexOf(c), 1);
+    await Promise.all(cs.map((c) => stopChild(c)));
+  };
   let dropDb: (() => Promise<void>) | undefined;
   let dbPids: PidSource | undefined;
   const problems: string[] = [];
+  /** Rows left out, and why (printed with the notes, kept in the JSON). */
+  const skipped: string[] = [];
   const measured: Measurement[] = [];
   const warmups: Measurement[] = [];
+  const nameWidth = Math.max(22, ...(opts.pgUrl ? SHARED_ROW_ENDPOINTS.map((n) => n.length + 16) : []));
 
-  try {
-    const hello = await startHello();
-    children.push(hello.child);
-    log(`hello-world  ${hello.url}  (pid ${hello.child.proc.pid})`);
-    checkInterrupted();
-
-    let databaseUrl = `sqlite:${path.join(dataDir, 'wmx.db')}`;
-    if (opts.pgUrl) {
-      const scratch = await createScratchDatabase(opts.pgUrl);
-      dropDb = scratch.drop;
-      dbPids = async () => (await scratch.backendPids()).filter((pid) => fs.existsSync(`/proc/${pid}`)); // a remote server has none here
-      databaseUrl = scratch.url;
-      log(`postgres     scratch database ${scratch.name}`);
-    }
-    const gw: GatewayServer = await startGateway({ mainJs: opts.mainJs, dataDir, databaseUrl });
-    children.push(gw.child);
-    log(`gateway      ${gw.url}  (pid ${gw.child.proc.pid}, data ${dataDir}), demo merchant ${gw.merchant.wmx_id}`);
-    checkInterrupted();
-
-    const poolStart = performance.now();
-    const tokens = await createTokenPool(gw.url, gw.merchant, opts.poolSize);
-    log(`token pool   ${tokens.length} payments in ${((performance.now() - poolStart) / 1000).toFixed(1)} s`);
-    log();
-
-    // hello-world first and last: the baseline is their mean, and their difference shows drift.
-    const targets: Target[] = [
-      helloTarget(hello.url, hello.child.proc.pid),
-      postFloorTarget(hello.url, gw.merchant, tokens[0]!, hello.child.proc.pid),
-      initFloorTarget(hello.url, gw.merchant, hello.child.proc.pid),
-      ...gatewayTargets(gw.url, gw.merchant, tokens, gw.child.proc.pid, dbPids),
-      { ...helloTarget(hello.url, hello.child.proc.pid), name: 'hello-world (end)' },
-    ];
-    // On a shared machine (--wait-quiet) a run that another workload disturbed is measured again,
-    // up to twice, and the least disturbed attempt is kept.
-    const attempts = opts.waitQuietS > 0 ? 3 : 1;
+  // On a shared machine (--wait-quiet) a run that another workload disturbed is measured again,
+  // up to twice, and the least disturbed attempt is kept.
+  const attempts = opts.waitQuietS > 0 ? 3 : 1;
+  const runTargets = async (targets: Target[]) => {
     for (const t of targets) {
       let best: Measurement | undefined;
       for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -168,9 +176,10 @@ async function main(): Promise<number> {
         }
         checkInterrupted();
         const m = await measure(t, { connections: opts.connections, durationS: opts.durationS });
+        const each = m.cpu.servers ? ` (${m.cpu.servers.map(cores).join('+')})` : '';
         log(
-          `  ${t.name.padEnd(22)} ${fmt(m.reqPerSec, 0).padStart(9)} req/s  p99 ${fmt(m.latencyMs.p99, 0).padStart(4)} ms` +
-            `  cpu: server ${cores(m.cpu.server)}${m.cpu.database === null ? '' : ` db ${cores(m.cpu.database)}`}` +
+          `  ${t.name.padEnd(nameWidth)} ${fmt(m.reqPerSec, 0).padStart(9)} req/s  p99 ${fmt(m.latencyMs.p99, 0).padStart(4)} ms` +
+            `  cpu: server ${cores(m.cpu.server)}${each}${m.cpu.database === null ? '' : ` db ${cores(m.cpu.database)}`}` +
             ` client ${cores(m.cpu.client)} other ${cores(m.cpu.other)}` +
             `  (${m.requests} requests${failed(m) ? ', FAILURES' : ''})`,
         );
@@ -182,6 +191,127 @@ async function main(): Promise<number> {
       }
       measured.push(best!); // at least one attempt ran
     }
+  };
+
+  try {
+    const hello = await startHello();
+    children.push(hello.child);
+    log(`hello-world  ${hello.url}  (pid ${hello.child.proc.pid})`);
+    checkInterrupted();
+
+    let databaseUrl = `sqlite:${path.join(dataDir, 'wmx.db')}`;
+    let scratch: ScratchDatabase | undefined;
+    if (opts.pgUrl) {
+      const db = await createScratchDatabase(opts.pgUrl);
+      scratch = db;
+      dropDb = scratch.drop;
+      dbPids = async () => (await db.backendPids()).filter((pid) => fs.existsSync(`/proc/${pid}`)); // a remote server has none here
+      databaseUrl = scratch.url;
+      log(`postgres     scratch database ${scratch.name}`);
+    }
+    const gw: GatewayServer = await startGateway({ mainJs: opts.mainJs, dataDir, databaseUrl });
+    children.push(gw.child);
+    log(`gateway      ${gw.url}  (pid ${gw.child.proc.pid}, data ${dataDir}), demo merchant ${gw.merchant.wmx_id}`);
+    checkInterrupted();
+
+    const poolStart = performance.now();
+    const tokens = await createTokenPool(gw.url, gw.merchant, opts.poolSize);
+    log(`token pool   ${tokens.length} payments in ${((performance.now() - poolStart) / 1000).toFixed(1)} s`);
+    log();
+
+    // hello-world first and last: the baseline is their mean, and their difference shows drift.
+    await runTargets([
+      helloTarget(hello.url, hello.child.proc.pid),
+      postFloorTarget(hello.url, gw.merchant, tokens[0]!, hello.child.proc.pid),
+      initFloorTarget(hello.url, gw.merchant, hello.child.proc.pid),
+      ...gatewayTargets(gw.url, gw.merchant, tokens, gw.child.proc.pid, dbPids),
+    ]);
+
+    if (scratch) {
+      // The rows of a shared PostgreSQL setup, each on gateway processes of its own on the same
+      // database and data directory (so the same demo merchant and token pool).
+      await retire(gw.child);
+      const started = (g: GatewayServer) => log(`${g.child.name.padEnd(12)} ${g.url}  (pid ${g.child.proc.pid})`);
+      const startShared = async (name: string, env: Record<string, string | undefined> = {}) => {
+        const g = await startGateway({ mainJs: opts.mainJs, dataDir, databaseUrl, name, env });
+        children.push(g.child);
+        return g;
+      };
+      /** The init and check-payment targets on one gateway or several, named `<endpoint> [tag]`. */
+      const sharedTargets = (tag: string, servers: GatewayServer[]) =>
+        gatewayTargets(
+          servers.length === 1 ? servers[0]!.url : servers.map((g) => g.url),
+          gw.merchant,
+          tokens,
+          servers.length === 1 ? servers[0]!.child.proc.pid : servers.map((g) => g.child.proc.pid!), // running children have pids
+          dbPids,
+        )
+          .filter((t) => SHARED_ROW_ENDPOINTS.includes(t.name))
+          .map((t) => ({ ...t, name: tagged(t.name, tag) }));
+      const limitsOn = { WMX_RATE_INIT: SHARED_LIMIT, WMX_RATE_CHECK: SHARED_LIMIT };
+
+      // (a) The per-merchant limits shared in PostgreSQL (the default there).
+      log();
+      const pgLimited = await startShared('gateway [pg limits]', { ...limitsOn, WMX_REDIS_URL: undefined });
+      started(pgLimited);
+      checkInterrupted();
+      await runTargets(sharedTargets('pg limits', [pgLimited]));
+      const keys = await scratch.query<{ key: string }>('select key from rate_buckets');
+      for (const limit of ['init', 'check']) {
+        if (!keys.some((k) => k.key.startsWith(`${limit}:`)))
+          problems.push(`[pg limits]: no ${limit}:… bucket in rate_buckets: the limit was not shared in PostgreSQL`);
+      }
+      await retire(pgLimited.child);
+      checkInterrupted();
+
+      // (b) The same limits in Redis, when it answers (its keys expire about a second after the
+      // last ask, so the run leaves nothing behind there).
+      const why = opts.redisUrl ? await redisProblem(opts.redisUrl) : 'left out with --redis off';
+      if (why === null && opts.redisUrl) {
+        await scratch.query('delete from rate_buckets');
+        const redisLimited = await startShared('gateway [redis limits]', { ...limitsOn, WMX_REDIS_URL: opts.redisUrl });
+        started(redisLimited);
+        checkInterrupted();
+        await runTargets(sharedTargets('redis limits', [redisLimited]));
+        const inPg = await scratch.query<{ n: string }>('select count(*) as n from rate_buckets');
+        if (Number(inPg[0]?.n ?? 0) > 0) problems.push('[redis limits]: buckets were written to PostgreSQL, not Redis');
+        if (/rate limit unreachable/.test(redisLimited.child.output()))
+          problems.push(
+            `[redis limits]: the gateway lost Redis during the run:\n${tail(redisLimited.child.output(), 5)}`,
+          );
+        await retire(redisLimited.child);
+      } else {
+        const reason = `Redis rows skipped: ${opts.redisUrl ? `${redactUrl(opts.redisUrl)} does not answer (${why})` : why}`;
+        skipped.push(reason);
+        log(reason);
+      }
+      checkInterrupted();
+
+      // (c) Several instances on the one database: the first creates what the sandbox needs, the
+      // others start once it is up; autocannon gives the connections to them in turn.
+      if (opts.instances >= 2) {
+        const n = opts.instances;
+        const tag = `${n} instances`;
+        const first = await startShared(`gateway 1/${n}`);
+        started(first);
+        checkInterrupted();
+        const rest = await Promise.allSettled(
+          Array.from({ length: n - 1 }, (_, i) => startShared(`gateway ${i + 2}/${n}`)),
+        );
+        const down = rest.find((r) => r.status === 'rejected');
+        if (down) throw down.reason;
+        const all = [first, ...rest.map((r) => (r as PromiseFulfilledResult<GatewayServer>).value)]; // none rejected
+        for (const g of all.slice(1)) started(g);
+        checkInterrupted();
+        await runTargets(sharedTargets(tag, all));
+        await retire(...all.map((g) => g.child));
+      } else {
+        skipped.push('several-instances rows left out with --instances ' + opts.instances);
+      }
+      log();
+    }
+
+    await runTargets([{ ...helloTarget(hello.url, hello.child.proc.pid), name: 'hello-world (end)' }]);
     checkInterrupted();
   } catch (e) {
     if (e instanceof Interrupted) problems.push('interrupted before the end');
@@ -218,8 +348,12 @@ async function main(): Promise<number> {
         'cpu µs/req = (server + database) CPU per answered request, steadier than req/s on shared cores.',
     );
     for (const c of caveats(rows)) log(`note: ${c}`);
+    const shared = sharedRowsSummary(rows, machine.cores);
+    if (shared.length > 0) log();
+    for (const line of shared) log(line);
   }
-  writeJson(opts, { database, rows, warmups, problems, machine, busyBefore: before });
+  for (const sk of skipped) log(`note: ${sk}`);
+  writeJson(opts, { database, rows, warmups, problems, skipped, machine, busyBefore: before });
 
   if (problems.length > 0) {
     log();
@@ -246,6 +380,7 @@ function writeJson(
     rows: RatioRow[];
     warmups: Measurement[];
     problems: string[];
+    skipped: string[];
     machine: ReturnType<typeof machineInfo>;
     busyBefore: CpuShare;
   },
@@ -267,16 +402,36 @@ function writeJson(
       sqlite: r.database === 'sqlite' ? { journalMode: 'WAL', synchronous: 'FULL' } : undefined,
       gateway: opts.mainJs,
       loadGenerator: 'autocannon (parent process), servers in child processes',
+      shared: opts.pgUrl
+        ? {
+            limit: SHARED_LIMIT,
+            endpoints: SHARED_ROW_ENDPOINTS,
+            redis: opts.redisUrl ? redactUrl(opts.redisUrl) : null,
+            instances: opts.instances,
+          }
+        : undefined,
     },
     helloBaselineReqPerSec: baseline(r.rows),
     results: r.rows,
     warmups: r.warmups,
     caveats: caveats(r.rows),
     problems: r.problems,
+    skipped: r.skipped.length > 0 ? r.skipped : undefined,
   };
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
   fs.writeFileSync(opts.out, JSON.stringify(doc, null, 2) + '\n');
   log(`results written to ${path.relative(REPO_ROOT, opts.out) || opts.out}`);
+}
+
+/** A URL without its password, for output. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
 }
 
 const cores = (n: number | null) => (n === null ? '-' : n.toFixed(2));

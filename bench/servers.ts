@@ -48,6 +48,8 @@ export interface GatewayOptions {
   /** Extra node flags for the child, e.g. --cpu-prof. */
   nodeArgs?: string[];
   name?: string;
+  /** Environment set over the bench's own (e.g. rate limits); undefined removes a variable. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Starts dist/main.js the way an operator would, in sandbox mode, and reads the demo merchant. */
@@ -55,24 +57,26 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayServer> {
   if (!fs.existsSync(o.mainJs)) throw new Error(`${o.mainJs} does not exist: run \`npm run build\` first`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = startChild(o.name ?? 'gateway', [...(o.nodeArgs ?? []), o.mainJs], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      WMX_HOST: '127.0.0.1',
-      WMX_DATABASE_URL: o.databaseUrl,
-      WMX_DATA_DIR: o.dataDir,
-      WMX_PUBLIC_URL: url,
-      WMX_LOG_LEVEL: 'warn',
-      WMX_MODE: 'sandbox',
-      // The bench hammers one merchant on purpose to measure throughput: the per-merchant abuse
-      // limits would measure themselves instead.
-      WMX_RATE_INIT: 'off',
-      WMX_RATE_CHECK: 'off',
-    },
-  });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    WMX_HOST: '127.0.0.1',
+    WMX_DATABASE_URL: o.databaseUrl,
+    WMX_DATA_DIR: o.dataDir,
+    WMX_PUBLIC_URL: url,
+    WMX_LOG_LEVEL: 'warn',
+    WMX_MODE: 'sandbox',
+    // The bench hammers one merchant on purpose to measure throughput: the per-merchant abuse
+    // limits would measure themselves instead (the rows that measure them set o.env).
+    WMX_RATE_INIT: 'off',
+    WMX_RATE_CHECK: 'off',
+  };
+  for (const [k, v] of Object.entries(o.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const child = startChild(o.name ?? 'gateway', [...(o.nodeArgs ?? []), o.mainJs], { cwd: REPO_ROOT, env });
   try {
     await child.waitFor(/listening on http:\/\//, 60_000);
     await expectOk(`${url}/check-server`, '"selectedServer":true', child);
@@ -103,17 +107,22 @@ async function expectOk(url: string, needle: string, child: Child): Promise<void
   }
 }
 
-/**
- * A throw-away PostgreSQL database on the server named by `adminUrl`: the gateway has no schema
- * setting in its environment, so it gets a database of its own, dropped afterwards.
- */
-export async function createScratchDatabase(adminUrl: string): Promise<{
+/** A scratch database (createScratchDatabase). */
+export interface ScratchDatabase {
   url: string;
   name: string;
   /** Process ids of the server's backends for this database and of its WAL writer, checkpointer and background writer. */
   backendPids(): Promise<number[]>;
+  /** One statement on the scratch database, on a connection of its own. */
+  query<R extends object>(text: string): Promise<R[]>;
   drop(): Promise<void>;
-}> {
+}
+
+/**
+ * A throw-away PostgreSQL database on the server named by `adminUrl`: the gateway has no schema
+ * setting in its environment, so it gets a database of its own, dropped afterwards.
+ */
+export async function createScratchDatabase(adminUrl: string): Promise<ScratchDatabase> {
   const name = `bench_${crypto.randomBytes(5).toString('hex')}`;
   await withClient(adminUrl, (c) => c.query(`create database "${name}"`));
   const u = new URL(adminUrl);
@@ -137,6 +146,9 @@ export async function createScratchDatabase(adminUrl: string): Promise<{
       );
       return r.rows.map((row) => row.pid);
     },
+    async query<R extends object>(text: string) {
+      return (await withClient(u.toString(), (c) => c.query<R>(text))).rows;
+    },
     async drop() {
       if (dropped) return;
       dropped = true;
@@ -145,6 +157,33 @@ export async function createScratchDatabase(adminUrl: string): Promise<{
       await withClient(adminUrl, (c) => c.query(`drop database if exists "${name}" with (force)`));
     },
   };
+}
+
+/**
+ * Whether a Redis server answers PING at `url` (with the password the URL carries): null when it
+ * does, else why not. The gateway decides its limits in process while Redis is unreachable, so a
+ * row "with Redis" measured without one would measure something else.
+ */
+export async function redisProblem(url: string, timeoutMs = 2_000): Promise<string | null> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => undefined); // the connect() below reports it
+  try {
+    await r.connect();
+    const pong = await r.ping();
+    return pong === 'PONG' ? null : `PING answered ${pong}`;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    r.disconnect();
+  }
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {

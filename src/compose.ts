@@ -207,7 +207,10 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   // PostgreSQL; SQLite keeps them in process (http/app.ts builds the limits on this store).
   let limitStore: BucketStore | undefined = db.dialect === 'postgres' ? createPgBucketStore(db.kysely) : undefined;
   if (config.redisUrl) {
-    const redis = createRedisBucketStore(config.redisUrl, `wmx:rl:${limitNamespace(config.databaseUrl, opts.pgSchema)}:`);
+    const redis = createRedisBucketStore(
+      config.redisUrl,
+      `wmx:rl:${limitNamespace(config.databaseUrl, opts.pgSchema)}:`,
+    );
     if (!(await redis.ready(2_000)))
       log?.('Redis (WMX_REDIS_URL) not reachable yet; rate limits decide in process until it is', {});
     limitStore = redis;
@@ -306,5 +309,9 @@ export type Gateway = Awaited<ReturnType<typeof createGateway>>;
 
 /** Instances on one database share limits; gateways on other databases (or schemas) never do. */
 function limitNamespace(databaseUrl: string, pgSchema: string | undefined): string {
-  return crypto.createHash('sha256').update(`${databaseUrl}\0${pgSchema ?? ''}`).digest('hex').slice(0, 12);
+  return crypto
+    .createHash('sha256')
+    .update(`${databaseUrl}\0${pgSchema ?? ''}`)
+    .digest('hex')
+    .slice(0, 12);
 }

@@ -38,6 +38,8 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** A second, plain listener serving only /metrics, /healthz and /readyz (no token). */
   readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
+  /** How long a SIGTERM'd process may drain (requests in flight, workers) before it exits 1. */
+  readonly shutdownTimeoutMs: number;
 }
 
 export const DEFAULT_RECONCILE_SCHEDULE = '5s,15s,30s,1m,2m,5m,10m,30m,1h';
@@ -159,6 +161,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const metricsListen = parseListen(env.WMX_METRICS_LISTEN, problems);
 
+  const shutdownTimeoutText = env.WMX_SHUTDOWN_TIMEOUT ?? '30s';
+  const shutdownTimeoutMs = parseDuration(shutdownTimeoutText);
+  if (shutdownTimeoutMs === undefined || shutdownTimeoutMs <= 0) {
+    problems.push(`WMX_SHUTDOWN_TIMEOUT must be a duration such as 30s or 1m, got "${shutdownTimeoutText}"`);
+  }
+
   const dbPath = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : undefined;
   const dataDir = path.resolve(env.WMX_DATA_DIR ?? (dbPath ? path.dirname(dbPath) : './data'));
 
@@ -187,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     reconcileRedirectCheckMs,
     metricsToken,
     metricsListen,
+    shutdownTimeoutMs: shutdownTimeoutMs ?? 30_000,
   });
 }
 

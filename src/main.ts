@@ -1,6 +1,8 @@
 import { ConfigError, loadConfig } from './config.js';
-import { createGateway } from './compose.js';
+import { createGateway, type Gateway } from './compose.js';
+import type { FastifyInstance } from 'fastify';
 import { buildHttpApp } from './http/app.js';
+import { buildMetricsApp } from './http/ops/metrics-app.js';
 import { ensureDemoMerchant, ensureSandboxAdmin, ensureSimulatorRails, resolveSecret } from './bootstrap.js';
 
 async function main(): Promise<void> {
@@ -25,10 +27,13 @@ async function main(): Promise<void> {
   });
   const out: string[] = [];
   const demoMerchant = config.mode === 'sandbox' ? await ensureDemoMerchant(gw) : undefined;
+  // Set by the first SIGTERM / SIGINT: /readyz answers 503 and every answer closes its connection.
+  const lifecycle = { closing: false };
   const app = await buildHttpApp(gw, {
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] },
     ...(demoMerchant ? { demoMerchant: demoMerchant.demo } : {}),
     simulators: config.mode === 'sandbox',
+    isShuttingDown: () => lifecycle.closing,
   });
   sink.warn = (detail, msg) => app.log.warn(detail, msg);
 
@@ -57,6 +62,15 @@ async function main(): Promise<void> {
 
   await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as { port: number }).port;
+  // WMX_METRICS_LISTEN: /metrics (no token), /healthz and /readyz on a private address of their own.
+  const ops = config.metricsListen
+    ? await buildMetricsApp(gw, { logger: { level: config.logLevel }, isShuttingDown: () => lifecycle.closing })
+    : undefined;
+  if (ops && config.metricsListen) {
+    await ops.listen({ ...config.metricsListen }); // a copy: Fastify writes into its options
+    const a = ops.server.address() as { address: string; port: number };
+    out.push(`Metrics: http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/metrics`);
+  }
   if (demoMerchant) {
     // The gateway reaches its own simulators at its listening address (the public URL may be a proxy).
     const self = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -82,20 +96,75 @@ async function main(): Promise<void> {
   );
   process.stdout.write(out.join('\n') + '\n');
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    await gw.reconciler.stop();
-    await gw.expirySweeper.stop();
-    await gw.webhooks.worker.stop();
-    await app.close();
-    await gw.close();
-    process.exit(0);
+  const shutdown = gracefulShutdown(app, ops, gw, lifecycle, config.shutdownTimeoutMs);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+/**
+ * The first SIGTERM or SIGINT drains the process: the listener stops accepting connections (a load
+ * balancer's next connect is refused and it tries another instance; /readyz answers 503 to probes
+ * on connections still open), the requests in flight finish (a payment whose bank call is running
+ * gets its real outcome), the background workers finish their passes in flight and stop (their
+ * leases are given back, not left to time out), and the database is closed: exit 0. Whatever is
+ * still running after `timeoutMs` is abandoned with exit 1; a payment cut off mid-call keeps its
+ * lease and upstream mark, so the reconciler of the next process asks the upstream about it. Later
+ * signals change nothing.
+ */
+function gracefulShutdown(
+  app: FastifyInstance,
+  ops: FastifyInstance | undefined,
+  gw: Gateway,
+  lifecycle: { closing: boolean },
+  timeoutMs: number,
+): (signal: NodeJS.Signals) => void {
+  return (signal) => {
+    if (lifecycle.closing) {
+      app.log.warn({ signal }, 'already shutting down; signal ignored');
+      return;
+    }
+    lifecycle.closing = true;
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const waitingFor = new Set<string>();
+    const failures: unknown[] = [];
+    const step = async (name: string, run: () => Promise<unknown>) => {
+      waitingFor.add(name);
+      try {
+        await run();
+      } catch (e) {
+        failures.push(e);
+        app.log.error({ err: e, step: name }, 'shutdown step failed');
+      } finally {
+        waitingFor.delete(name);
+      }
+    };
+    app.log.info({ signal, timeoutMs }, 'shutting down: draining requests in flight and stopping the workers');
+    // Not unref'd: should every handle close while a step never settles, this still ends the process.
+    const bound = setTimeout(() => {
+      app.log.error(
+        { signal, durationMs: elapsed(), waitingFor: [...waitingFor] },
+        `shutdown did not finish within ${timeoutMs} ms; exiting with code 1`,
+      );
+      process.exit(1);
+    }, timeoutMs);
+    void (async () => {
+      await Promise.all([
+        step('requests in flight', () => app.close()),
+        step('reconciler', () => gw.reconciler.stop()),
+        step('expiry sweeper', () => gw.expirySweeper.stop()),
+        step('webhook worker', () => gw.webhooks.worker.stop()),
+      ]);
+      // The metrics listener answers probes (/readyz: draining) until the work above is done.
+      if (ops) await step('metrics listener', () => ops.close());
+      // Last: heartbeats, change feed and caches stop, this instance leaves the instances table.
+      await step('database', () => gw.close());
+      clearTimeout(bound);
+      const code = failures.length === 0 ? 0 : 1;
+      app.log.info({ durationMs: elapsed(), exitCode: code }, 'shutdown complete');
+      process.exit(code);
+    })();
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((e: unknown) => {

@@ -104,7 +104,8 @@ export function createConnectorsAdmin(deps: ConnectorsAdminDeps) {
         if (f.required && !partial) problems.push(`${f.name} (${f.label}) is required`);
         continue;
       }
-      if (v.length > 500 || [...v].some((ch) => ch.charCodeAt(0) < 0x20)) problems.push(`${f.name} is too long or has control characters`);
+      if (v.length > 500 || [...v].some((ch) => ch.charCodeAt(0) < 0x20))
+        problems.push(`${f.name} is too long or has control characters`);
       if (f.name === 'base_url') {
         const why = urlProblem(v);
         if (why) problems.push(`base_url ${why}`);

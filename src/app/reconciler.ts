@@ -25,10 +25,16 @@ export interface ReconcilerDeps {
   log?: (msg: string, detail: Record<string, unknown>) => void;
 }
 
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+/** Runs `fn` over `items`, `limit` at a time, taking no new item once `stopped()` is true. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<unknown>,
+  stopped: () => boolean = () => false,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
-    while (next < items.length) await fn(items[next++] as T);
+    while (next < items.length && !stopped()) await fn(items[next++] as T);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
@@ -46,6 +52,11 @@ export function createReconciler(deps: ReconcilerDeps) {
     }
   };
 
+  // Set by stop(): a pass in flight finishes the inquiries it began and starts no more (what it
+  // leaves stays due, for this or another instance), so a shutdown is not held by a whole batch.
+  let stopping = false;
+  const stopped = () => stopping;
+
   /** One pass over what is due; resolves with how many payments and refunds it looked at. */
   async function runOnce(): Promise<number> {
     const t = deps.now();
@@ -53,8 +64,13 @@ export function createReconciler(deps: ReconcilerDeps) {
       deps.payments.dueReconcile(t, batchSize),
       deps.refunds.dueReconcile(t, batchSize),
     ]);
-    await eachLimited(payments, concurrency, (p) => guarded('payment', p.id, () => deps.sync.inquire(p)));
-    await eachLimited(refunds, concurrency, (r) => guarded('refund', r.id, () => deps.refundsApp.reconcile(r)));
+    await eachLimited(payments, concurrency, (p) => guarded('payment', p.id, () => deps.sync.inquire(p)), stopped);
+    await eachLimited(
+      refunds,
+      concurrency,
+      (r) => guarded('refund', r.id, () => deps.refundsApp.reconcile(r)),
+      stopped,
+    );
     return payments.length + refunds.length;
   }
 
@@ -82,7 +98,20 @@ export function createReconciler(deps: ReconcilerDeps) {
     onError: (e) => deps.log?.('reconcile pass failed', { err: String(e) }),
   });
 
-  return { runOnce, drain, nudge, start: poller.start, stop: poller.stop, wake: poller.wake };
+  return {
+    runOnce,
+    drain,
+    nudge,
+    start(): void {
+      stopping = false;
+      poller.start();
+    },
+    async stop(): Promise<void> {
+      stopping = true;
+      await poller.stop();
+    },
+    wake: poller.wake,
+  };
 }
 
 export type Reconciler = ReturnType<typeof createReconciler>;

@@ -1,6 +1,7 @@
 import type { Connector, RefundAttempt, RefundResult } from '../acquirers/port.js';
 import { SANDBOX_CONNECTOR_ID, type ConnectorRouter } from '../acquirers/router.js';
 import type { ConnectorCalls } from './connector-calls.js';
+import { IdempotencyKeyTaken, type IdempotencyBinding } from './api-idempotency.js';
 import { WmxError } from '../domain/errors.js';
 import { newId, TOKEN_RE } from '../domain/ids.js';
 import { refundableOf } from '../domain/ledger.js';
@@ -119,8 +120,19 @@ export function createRefunds(deps: RefundsDeps) {
         });
 
   return {
-    /** amountMinor null = everything still refundable. Throws WmxError: '2009' unknown token or another merchant's, '4002' not approved, '4001' exceeds refundable, '2005' zero or negative. */
-    async create(merchantId: string, token: string, amountMinor: bigint | null, actor: Actor): Promise<Refund> {
+    /**
+     * amountMinor null = everything still refundable. Throws WmxError: '2009' unknown token or
+     * another merchant's, '4002' not approved, '4001' exceeds refundable, '2005' zero or negative.
+     * `idempotency`: the request's Idempotency-Key, written in the transaction that reserves the
+     * refund (see RefundRepo.reserve); IdempotencyKeyTaken when another request holds it.
+     */
+    async create(
+      merchantId: string,
+      token: string,
+      amountMinor: bigint | null,
+      actor: Actor,
+      opts: { idempotency?: IdempotencyBinding } = {},
+    ): Promise<Refund> {
       const p = await paymentOf(merchantId, token);
       if (amountMinor !== null && amountMinor <= 0n) {
         throw new WmxError('2005', 'Invalid amount: must be greater than 0', 'amount');
@@ -138,8 +150,10 @@ export function createRefunds(deps: RefundsDeps) {
         connectorId: connector.id,
         reconcileAt: now + deps.calls.leaseMsOf(connector),
         now,
+        ...(opts.idempotency ? { idempotency: opts.idempotency } : {}),
       });
       if (!reserved.ok) {
+        if (reserved.why === 'key_taken') throw new IdempotencyKeyTaken();
         if (reserved.why === 'not_approved') throw new WmxError('4002');
         const left = reserved.refundableMinor > 0n ? reserved.refundableMinor : 0n;
         throw new WmxError(

@@ -9,6 +9,7 @@ import { CLI_ACTOR } from '../app/audit.js';
 import { MONEY_USAGE, MoneyUsageError, runMoneyCommand } from './money-commands.js';
 import { CONNECTOR_USAGE, ConnectorUsageError, runConnectorCommand } from './connector-commands.js';
 import { runSimulator } from './simulate.js';
+import { BackupRefused, backupSqlite, formatBackup } from './backup.js';
 
 const USAGE = `Usage: wmx <command>
 
@@ -23,6 +24,8 @@ const USAGE = `Usage: wmx <command>
   admin create --email EMAIL --password PASSWORD [--name NAME]
   audit verify [--json]     (walks the audit hash chain; exits 1 on an edited or deleted row)
   migrate
+  backup FILE [--force] [--json]    consistent copy of the SQLite database while the gateway runs
+                                    (a temporary name, renamed when whole; exits 2 on PostgreSQL: use pg_dump)
 ${MONEY_USAGE}
 ${CONNECTOR_USAGE}
   simulate bkash|sslcommerz [--port N] [--host H]   run an upstream's simulator (no database needed)
@@ -52,6 +55,7 @@ async function run(argv: string[]): Promise<number> {
       merchant: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
+      force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,6 +74,14 @@ async function run(argv: string[]): Promise<number> {
       ...(port !== undefined ? { port } : {}),
       ...(values.host ? { host: values.host } : {}),
     });
+  }
+  if (positionals[0] === 'backup') {
+    // Not through createGateway: a backup must not migrate, or write anything to, the source.
+    const [, file, ...rest] = positionals;
+    if (!file || rest.length > 0) throw new UsageError('backup needs one FILE to write');
+    const r = await backupSqlite(loadConfig().databaseUrl, file, { force: values.force ?? false });
+    process.stdout.write((values.json ? JSON.stringify(r) : formatBackup(r).join('\n')) + '\n');
+    return 0;
   }
   const config: Config = loadConfig();
   const gw = await createGateway(config, { secret: resolveSecret(config), pgPoolSize: 2 });
@@ -246,6 +258,10 @@ async function dispatch(gw: Gateway, pos: string[], v: Values): Promise<number> 
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
+    if (e instanceof BackupRefused) {
+      process.stderr.write(`wmx backup: ${e.message}\n`);
+      process.exit(2);
+    }
     if (e instanceof ConfigError || e instanceof UsageError) {
       process.stderr.write(`${e.message}\n${e instanceof UsageError ? '\n' + USAGE + '\n' : ''}`);
       process.exit(2);

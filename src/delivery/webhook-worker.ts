@@ -148,7 +148,8 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
     const room = batchSize - inFlight.size;
     // The claim counts what is in flight now; deliveries ending while it runs free no share of it.
     const counted = perEndpointInFlight();
-    const claimed = room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room, counted, perEndpoint, deps.owner?.()) : [];
+    const claimed =
+      room > 0 ? await deps.repo.claim(deps.now(), leaseMs, room, counted, perEndpoint, deps.owner?.()) : [];
     for (const d of claimed) {
       const delivery: Promise<void> = send(d)
         .catch((e: unknown) => deps.log?.('webhook delivery pass failed', { err: String(e) }))

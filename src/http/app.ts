@@ -153,6 +153,15 @@ export async function buildHttpApp(gw: Gateway, opts: HttpOptions = {}): Promise
 
   // First, so that every route and not-found handler inherits it.
   recordRequestMetrics(app, gw.metrics.http);
+  // While the process drains, every answer (those in flight when it began too) ends its connection:
+  // a kept-alive one would hold close() until keepAliveTimeout (72 s), past the shutdown bound.
+  const shuttingDown = opts.isShuttingDown;
+  if (shuttingDown) {
+    app.addHook('onSend', (_req, reply, payload, done) => {
+      if (shuttingDown()) reply.header('connection', 'close');
+      done(null, payload);
+    });
+  }
   // Pages (checkout, console, demo) answer body-parsing errors with HTML; other scopes set their own.
   app.setErrorHandler(rootErrorHandler);
   app.setNotFoundHandler(rootNotFound);

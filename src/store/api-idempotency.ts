@@ -3,11 +3,52 @@ import type { Database } from './schema.js';
 
 export interface IdempotencyRecord {
   requestHash: string;
-  status: 'in_progress' | 'done';
+  /** in_progress: claimed before the work; created: written with what the request created; done: answered. */
+  status: 'in_progress' | 'created' | 'done';
   responseStatus: number | null;
   responseBody: string | null;
   createdAt: number;
+  /** What the request created (a refund id), when its key was written in that transaction. */
+  resourceId: string | null;
 }
+
+/** A request's key, to be written by the use case in the transaction that creates its resource. */
+export interface IdempotencyBinding {
+  merchantId: string;
+  key: string;
+  requestHash: string;
+  /** created_at of the row. */
+  at: number;
+}
+
+/**
+ * Writes the key as `created` with the resource it names, inside the caller's transaction. False
+ * when the key is already taken (on PostgreSQL after waiting for a concurrent transaction holding
+ * it to end): the caller rolls back and answers what that request recorded.
+ */
+export async function bindIdempotencyKey(
+  trx: Kysely<Database>,
+  b: IdempotencyBinding,
+  resourceId: string,
+): Promise<boolean> {
+  const r = await trx
+    .insertInto('api_idempotency')
+    .values({
+      merchant_id: b.merchantId,
+      key: b.key,
+      request_hash: b.requestHash,
+      status: 'created',
+      response_status: null,
+      response_body: null,
+      created_at: b.at,
+      resource_id: resourceId,
+    })
+    .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+const STATUSES = new Set<IdempotencyRecord['status']>(['in_progress', 'created', 'done']);
 
 /** The api_idempotency table: one row per (merchant, Idempotency-Key). */
 export function createIdempotencyStore(db: Kysely<Database>) {
@@ -41,11 +82,75 @@ export function createIdempotencyStore(db: Kysely<Database>) {
       if (!r) return undefined;
       return {
         requestHash: r.request_hash,
-        status: r.status === 'done' ? 'done' : 'in_progress',
+        status: STATUSES.has(r.status as IdempotencyRecord['status'])
+          ? (r.status as IdempotencyRecord['status']) // checked against the set just above
+          : 'in_progress',
         responseStatus: r.response_status === null ? null : Number(r.response_status),
         responseBody: r.response_body,
         createdAt: Number(r.created_at),
+        resourceId: r.resource_id,
       };
+    },
+
+    /**
+     * Records a definite answer for a request that created nothing (a refusal): true when this
+     * inserted it, false when the key was taken meanwhile (then that request's record stands).
+     */
+    async insertAnswer(
+      merchantId: string,
+      key: string,
+      requestHash: string,
+      now: number,
+      status: number,
+      body: string,
+    ): Promise<boolean> {
+      const r = await db
+        .insertInto('api_idempotency')
+        .values({
+          merchant_id: merchantId,
+          key,
+          request_hash: requestHash,
+          status: 'done',
+          response_status: status,
+          response_body: body,
+          created_at: now,
+        })
+        .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+
+    /**
+     * Stores the answer of a key written with `resourceId` (bindIdempotencyKey). `firstOnly`: only
+     * while none is stored yet (a replay answering for a request that died before it answered), so
+     * of two such replays the first one's answer stays.
+     */
+    async answerCreated(
+      merchantId: string,
+      key: string,
+      resourceId: string,
+      status: number,
+      body: string,
+      firstOnly: boolean,
+    ): Promise<void> {
+      let q = db
+        .updateTable('api_idempotency')
+        .set({ status: 'done', response_status: status, response_body: body })
+        .where('merchant_id', '=', merchantId)
+        .where('key', '=', key)
+        .where('resource_id', '=', resourceId);
+      if (firstOnly) q = q.where('status', '=', 'created');
+      await q.execute();
+    },
+
+    /** Removes an expired or abandoned row, unless it changed since it was read (created_at). */
+    async forget(merchantId: string, key: string, seenCreatedAt: number): Promise<void> {
+      await db
+        .deleteFrom('api_idempotency')
+        .where('merchant_id', '=', merchantId)
+        .where('key', '=', key)
+        .where('created_at', '=', seenCreatedAt)
+        .execute();
     },
 
     /**
@@ -67,6 +172,7 @@ export function createIdempotencyStore(db: Kysely<Database>) {
           response_status: null,
           response_body: null,
           created_at: now,
+          resource_id: null,
         })
         .where('merchant_id', '=', merchantId)
         .where('key', '=', key)

@@ -25,7 +25,10 @@ export interface ChangeWatch {
   stop(): Promise<void>;
 }
 
-export function createChangeStore(db: Db, opts: { pollMs?: number; log?: (msg: string, detail: Record<string, unknown>) => void } = {}) {
+export function createChangeStore(
+  db: Db,
+  opts: { pollMs?: number; log?: (msg: string, detail: Record<string, unknown>) => void } = {},
+) {
   const k = db.kysely;
   const pollMs = opts.pollMs ?? 100;
   let channel: string | undefined;

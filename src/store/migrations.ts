@@ -689,6 +689,15 @@ migrations['0012_instances'] = {
   },
 };
 
+migrations['0013_idempotency_resource'] = {
+  async up(db: Kysely<unknown>) {
+    // A refund's Idempotency-Key is written in the transaction that creates the refund (status
+    // 'created', naming the refund here): a crash before the answer leaves both or neither, and a
+    // retry answers that refund instead of making another.
+    await db.schema.alterTable('api_idempotency').addColumn('resource_id', 'text').execute();
+  },
+};
+
 /** The newest migration this code knows (readiness compares the database's newest with it). */
 export function latestMigrationName(): string {
   return Object.keys(migrations).sort().at(-1) ?? '';

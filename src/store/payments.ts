@@ -1,6 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
 import DataLoader from 'dataloader';
-import { sql, type Expression, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import { paymentTransfer } from '../domain/ledger.js';
 import type { Payment, PaymentMethod, PaymentRecordView, PaymentStatus, UpstreamState } from '../domain/payment.js';
 import { andThen, type MaybePromise } from '../domain/maybe-promise.js';
@@ -455,21 +455,53 @@ export function createPaymentRepo(db: Db, outbox?: PaymentOutbox) {
       return row && toPayment(row);
     },
     /**
-     * Pending payments past their expiry, the longest overdue first (payments_pending_expiry_idx).
-     * One at an upstream is not among them: the reconciler expires it once the upstream says it was
-     * not paid.
+     * Expires up to `limit` overdue payments in one transaction, the longest overdue first
+     * (payments_pending_expiry_idx): pending, past `expires_at`, at no upstream (the reconciler
+     * expires those once the upstream says they were not paid) and not held by a bank call. Each
+     * gets what finalize() writes for an expiry (see endedWithoutPayment in app/expire.ts: the card
+     * and authorisation fields cleared, `txn_at` now, fees and amounts as they were) and its
+     * webhook event, in the same transaction; nothing is posted. One UPDATE for the batch, guarded
+     * by status, so a payment a lookup or another sweeper expired meanwhile drops out; on
+     * PostgreSQL the candidates are locked FOR UPDATE SKIP LOCKED, so sweepers on several instances
+     * take disjoint batches instead of queueing behind each other. The payments it expired.
      */
-    async duePending(now: number, limit: number): Promise<Payment[]> {
-      const rows = await k
-        .selectFrom('payments')
-        .selectAll()
-        .where('status', '=', 'pending')
-        .where('expires_at', '<=', now)
-        .where('upstream_state', 'is', null)
-        .orderBy('expires_at')
-        .limit(limit)
-        .execute();
-      return rows.map(toPayment);
+    async expireDue(now: number, limit: number): Promise<Payment[]> {
+      return k.transaction().execute(async (trx) => {
+        const overdue = (eb: ExpressionBuilder<Database, 'payments'>) =>
+          eb.and([
+            eb('status', '=', 'pending'),
+            eb('expires_at', '<=', now),
+            eb('upstream_state', 'is', null),
+            eb.or([eb('processing_until', 'is', null), eb('processing_until', '<', now)]),
+          ]);
+        let due = trx.selectFrom('payments').select('id').where(overdue).orderBy('expires_at').limit(limit);
+        if (db.dialect === 'postgres') due = due.forUpdate().skipLocked();
+        const rows = await trx
+          .updateTable('payments')
+          .set({
+            status: 'expired',
+            txn_details: 'Expired',
+            method: null,
+            card_details: null,
+            is_foreign: 0,
+            payment_card: null,
+            card_code: null,
+            auth_code: null,
+            txn_at: now,
+            processing_until: null,
+            challenge_ref: null,
+            upstream_state: null,
+            reconcile_at: null,
+          })
+          .where('id', 'in', due)
+          // Re-checked on the row itself: on PostgreSQL under its lock, after any concurrent change.
+          .where(overdue)
+          .returningAll()
+          .execute();
+        const expired = rows.map(toPayment);
+        if (outbox) for (const p of expired) await outbox.paymentFinal(trx, p);
+        return expired;
+      });
     },
     /** The merchant's live payment (pending or approved) under a merchant_ref_id (payments_live_ref_uq). */
     async liveByMerchantRef(merchantId: string, merchantRefId: string): Promise<Payment | undefined> {

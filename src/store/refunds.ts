@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { refundTransfer } from '../domain/ledger.js';
+import { bindIdempotencyKey, type IdempotencyBinding } from './api-idempotency.js';
 import type { Db } from './db.js';
 import { postTransfer } from './ledger.js';
 import { parseUpstreamData } from './payments.js';
@@ -55,7 +56,23 @@ const dataText = (d: Readonly<Record<string, string>> | undefined): string | nul
 export type ReserveResult =
   | { ok: true; refund: Refund }
   | { ok: false; why: 'not_approved' }
-  | { ok: false; why: 'exceeds'; refundableMinor: bigint };
+  | { ok: false; why: 'exceeds'; refundableMinor: bigint }
+  /** The Idempotency-Key was already written by another request (see `idempotency`). */
+  | { ok: false; why: 'key_taken' };
+
+type Refused = Exclude<ReserveResult, { ok: true }>;
+
+/** Carries a refusal out of reserve()'s transaction, rolling back the key written in it. */
+class ReserveRefused extends Error {
+  constructor(readonly result: Refused) {
+    super(`refund refused: ${result.why}`);
+    this.name = 'ReserveRefused';
+  }
+}
+
+function refuse(result: Refused): never {
+  throw new ReserveRefused(result);
+}
 
 /** Writes the refund's webhook event inside the transaction that completes it (see PaymentOutbox). */
 export interface RefundOutbox {
@@ -73,6 +90,10 @@ export function createRefundRepo(db: Db, outbox?: RefundOutbox) {
      * the ones before it; SQLite runs one transaction at a time on its single connection.
      * `amountMinor` null reserves everything still refundable. `reconcileAt`: when the reconciler
      * asks the connector about it should the answer never be recorded (a killed process).
+     * `idempotency`: the request's Idempotency-Key, written first in the same transaction and
+     * naming this refund, so that a crash leaves the refund and its key together or neither; when
+     * another request holds the key, nothing is reserved (`key_taken`). A refused reservation
+     * writes nothing, the key neither.
      */
     async reserve(r: {
       id: string;
@@ -82,54 +103,65 @@ export function createRefundRepo(db: Db, outbox?: RefundOutbox) {
       connectorId: string;
       reconcileAt: number;
       now: number;
+      idempotency?: IdempotencyBinding;
     }): Promise<ReserveResult> {
-      return k.transaction().execute(async (trx) => {
-        let q = trx.selectFrom('payments').select(['status', 'token', 'merchant_id']).where('id', '=', r.paymentId);
-        if (db.dialect === 'postgres') q = q.forUpdate();
-        else {
-          // Another process (the wmx CLI) may share the SQLite file: write first, so this transaction
-          // holds the write lock (waiting out busy_timeout) before it reads, instead of failing with
-          // SQLITE_BUSY when it upgrades a read snapshot another writer has moved past.
-          await trx
-            .updateTable('payments')
-            .set((eb) => ({ refunded_minor: eb.ref('refunded_minor') }))
-            .where('id', '=', r.paymentId)
-            .execute();
-        }
-        const p = await q.executeTakeFirst();
-        if (!p || p.status !== 'approved') return { ok: false, why: 'not_approved' } as const;
-        const used = await trx
-          .selectFrom('refunds')
-          .select((eb) => eb.fn.sum<string | number>('amount_minor').as('total'))
-          .where('payment_id', '=', r.paymentId)
-          .where('status', 'in', ['pending', 'succeeded'])
-          .executeTakeFirst();
-        const left = r.refundableMinor - BigInt(used?.total ?? 0);
-        const amount = r.amountMinor ?? left;
-        if (amount <= 0n || amount > left) return { ok: false, why: 'exceeds', refundableMinor: left } as const;
-        const row = await trx
-          .insertInto('refunds')
-          .values({
-            id: r.id,
-            payment_id: r.paymentId,
-            token: p.token,
-            merchant_id: p.merchant_id,
-            amount_minor: amount,
-            currency: 'BDT',
-            status: 'pending',
-            reason: null,
-            created_at: r.now,
-            completed_at: null,
-            connector_id: r.connectorId,
-            upstream_ref: null,
-            upstream_data: null,
-            reconcile_at: r.reconcileAt,
-            reconcile_attempts: 0,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return { ok: true, refund: toRefund(row) } as const;
-      });
+      return k
+        .transaction()
+        .execute(async (trx): Promise<ReserveResult> => {
+          // The key first: on PostgreSQL a concurrent request with the same key waits here for this
+          // one to end, then sees the key taken, before it could be refused as exceeding the refundable.
+          if (r.idempotency && !(await bindIdempotencyKey(trx, r.idempotency, r.id)))
+            refuse({ ok: false, why: 'key_taken' });
+          let q = trx.selectFrom('payments').select(['status', 'token', 'merchant_id']).where('id', '=', r.paymentId);
+          if (db.dialect === 'postgres') q = q.forUpdate();
+          else {
+            // Another process (the wmx CLI) may share the SQLite file: write first, so this transaction
+            // holds the write lock (waiting out busy_timeout) before it reads, instead of failing with
+            // SQLITE_BUSY when it upgrades a read snapshot another writer has moved past.
+            await trx
+              .updateTable('payments')
+              .set((eb) => ({ refunded_minor: eb.ref('refunded_minor') }))
+              .where('id', '=', r.paymentId)
+              .execute();
+          }
+          const p = await q.executeTakeFirst();
+          if (!p || p.status !== 'approved') refuse({ ok: false, why: 'not_approved' });
+          const used = await trx
+            .selectFrom('refunds')
+            .select((eb) => eb.fn.sum<string | number>('amount_minor').as('total'))
+            .where('payment_id', '=', r.paymentId)
+            .where('status', 'in', ['pending', 'succeeded'])
+            .executeTakeFirst();
+          const left = r.refundableMinor - BigInt(used?.total ?? 0);
+          const amount = r.amountMinor ?? left;
+          if (amount <= 0n || amount > left) refuse({ ok: false, why: 'exceeds', refundableMinor: left });
+          const row = await trx
+            .insertInto('refunds')
+            .values({
+              id: r.id,
+              payment_id: r.paymentId,
+              token: p.token,
+              merchant_id: p.merchant_id,
+              amount_minor: amount,
+              currency: 'BDT',
+              status: 'pending',
+              reason: null,
+              created_at: r.now,
+              completed_at: null,
+              connector_id: r.connectorId,
+              upstream_ref: null,
+              upstream_data: null,
+              reconcile_at: r.reconcileAt,
+              reconcile_attempts: 0,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          return { ok: true, refund: toRefund(row) };
+        })
+        .catch((e: unknown) => {
+          if (e instanceof ReserveRefused) return e.result;
+          throw e;
+        });
     },
 
     /**

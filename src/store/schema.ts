@@ -195,10 +195,12 @@ export interface ApiIdempotencyTable {
   key: string;
   /** sha256 hex of the canonical request (method, path, JSON body). */
   request_hash: string;
-  status: string; // in_progress | done
+  status: string; // in_progress | created | done
   response_status: number | null;
   response_body: string | null;
   created_at: Int8;
+  /** What the request created, written with it in one transaction (a refund: rfd_…); null otherwise. */
+  resource_id: Generated<string | null>;
 }
 
 export interface LedgerTransfersTable {

@@ -98,7 +98,19 @@ for (const dialect of dialects()) {
         await sql`alter table payments drop column ${sql.ref(col)}`.execute(k);
       }
       for (const col of upstreamColumns) await sql`alter table refunds drop column ${sql.ref(col)}`.execute(k);
-      const later = ['0008_hardening', '0009_expiry_sweep', '0010_live_merchant_ref', '0011_connectors'];
+      // 0012 and 0013, likewise.
+      for (const table of ['changes', 'instances']) await sql`drop table ${sql.table(table)}`.execute(k);
+      if (dialect === 'postgres') await sql`drop table rate_buckets`.execute(k);
+      await sql`alter table webhook_deliveries drop column lease_owner`.execute(k);
+      await sql`alter table api_idempotency drop column resource_id`.execute(k);
+      const later = [
+        '0008_hardening',
+        '0009_expiry_sweep',
+        '0010_live_merchant_ref',
+        '0011_connectors',
+        '0012_instances',
+        '0013_idempotency_resource',
+      ];
       await sql`delete from kysely_migration where name in (${sql.join(later)})`.execute(k);
       const applied = await migrateToLatest(k, dialect);
       assert.deepEqual(applied, later);

@@ -1,5 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiIdempotency, StoredResponse } from '../../app/api-idempotency.js';
+import {
+  IdempotencyKeyTaken,
+  type ApiIdempotency,
+  type BoundResponse,
+  type IdempotencyBinding,
+  type StoredResponse,
+} from '../../app/api-idempotency.js';
 import { sha256Hex } from '../../app/crypto.js';
 import { ApiError, sendErrorAnswer, toErrorAnswer } from './errors.js';
 import { merchantOf } from './auth.js';
@@ -20,20 +26,36 @@ export function canonicalJson(v: unknown): string {
 }
 
 /**
+ * For a POST whose use case writes the key in the transaction that creates its resource (refunds):
+ * `work` gets the key's binding (undefined without a key) and names the resource it created;
+ * `current` renders a resource as it now stands, for a retry after the first request died before
+ * answering (see ApiIdempotency.runBound).
+ */
+export interface BoundWork {
+  work: (binding: IdempotencyBinding | undefined) => Promise<BoundResponse>;
+  current: (resourceId: string) => Promise<StoredResponse | undefined>;
+}
+
+/**
  * Runs a POST's work under its Idempotency-Key, if it has one. `work` answers with the status and
  * the exact body to send; business errors are answers too (they are stored and replayed), while an
- * unexpected failure is thrown, and then the key is given back.
+ * unexpected failure is thrown, and then the key is given back (unless it was written with a
+ * resource: see BoundWork).
  */
 export async function idempotent(
   idem: ApiIdempotency,
   req: FastifyRequest,
   reply: FastifyReply,
-  work: () => Promise<StoredResponse>,
+  work: (() => Promise<StoredResponse>) | BoundWork,
 ): Promise<FastifyReply> {
-  const answer = async (): Promise<StoredResponse> => {
+  const bound = typeof work === 'function' ? undefined : work;
+  const run: (binding: IdempotencyBinding | undefined) => Promise<BoundResponse> =
+    typeof work === 'function' ? () => work() : (binding) => work.work(binding);
+  const answer = async (binding: IdempotencyBinding | undefined): Promise<BoundResponse> => {
     try {
-      return await work();
+      return await run(binding);
     } catch (err) {
+      if (err instanceof IdempotencyKeyTaken) throw err; // for runBound: the key's record answers
       const a = toErrorAnswer(err, req);
       if (a.status >= 500) throw err;
       return { status: a.status, body: a.body };
@@ -42,7 +64,7 @@ export async function idempotent(
   const send = (r: StoredResponse) => reply.code(r.status).type(JSON_TYPE).send(r.body);
 
   const raw = req.headers['idempotency-key'];
-  if (raw === undefined) return send(await answer());
+  if (raw === undefined) return send(await answer(undefined));
   const key = Array.isArray(raw) ? raw[0] : raw;
   if (key === undefined || !KEY_RE.test(key)) {
     throw new ApiError(
@@ -55,7 +77,10 @@ export async function idempotent(
   // The path names the resource (the payment token), the body says what to do with it.
   const path = req.url.split('?', 1)[0] ?? req.url;
   const hash = sha256Hex(`${req.method} ${path}\n${canonicalJson(req.body ?? {})}`);
-  const outcome = await idem.run(merchantOf(req).id, key, hash, answer);
+  const merchantId = merchantOf(req).id;
+  const outcome = bound
+    ? await idem.runBound(merchantId, key, hash, answer, bound.current)
+    : await idem.run(merchantId, key, hash, () => answer(undefined));
   switch (outcome.kind) {
     case 'fresh':
       return send(outcome.response);

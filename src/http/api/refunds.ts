@@ -7,6 +7,7 @@ import { idempotent } from './idempotency.js';
 import { tokenParams } from './payments.js';
 import { BDT_PATTERN, COMMON_ERRORS, errorResponses, SECURITY, withDescription } from './schemas.js';
 import { refundView } from './views.js';
+import type { Refund } from '../../app/refunds.js';
 
 const AMOUNT_RE = new RegExp(BDT_PATTERN);
 
@@ -18,7 +19,10 @@ const idempotencyHeaders = {
       minLength: 1,
       maxLength: 255,
       description:
-        'Makes the POST safe to retry: the same key with the same body answers the first response again (with `Idempotent-Replayed: true`); the same key with another body answers 409. Keys are kept 24 hours.',
+        'Makes the POST safe to retry: the same key with the same body answers the first response again (with `Idempotent-Replayed: true`); the same key with another body answers 409 `idempotency_conflict`. Keys are kept 24 hours. ' +
+        'The key is recorded in the same database transaction that creates the refund, so a retry never makes a second refund, even when the gateway stopped between creating the refund and answering: ' +
+        'then no first response was sent, and the retry answers the refund as it stands at that moment (`201`, the same refund id, `pending` until the gateway has the bank’s final answer), and every later retry repeats that answer byte for byte, as replays of a first answer do. ' +
+        'Follow a `pending` refund with `GET /refunds/{id}` or the `refund.succeeded` / `refund.failed` webhook. A retry while the first request is still running in the same gateway waits up to 10 seconds for its answer, then answers 409 `idempotency_in_progress` (retry shortly).',
     },
   },
 } as const;
@@ -31,7 +35,7 @@ export async function refundRoutes(app: FastifyInstance, s: ApiServices): Promis
         tags: ['Refunds'],
         summary: 'Refund a payment',
         description:
-          'Full (`{}`) or partial (`{"amount":"12.50"}`, BDT). Several refunds may be made up to the payment’s BDT amount (the EMI surcharge is not refundable). The bank answers at once: the refund comes back `succeeded` or `failed`.',
+          'Full (`{}`) or partial (`{"amount":"12.50"}`, BDT). Several refunds may be made up to the payment’s BDT amount (the EMI surcharge is not refundable). The refund comes back as the bank answered it: `succeeded` or `failed`, or `pending` when the bank accepted it without a final answer or did not answer in time (the gateway then asks the bank until it does). With an `Idempotency-Key`, retries are safe even across a gateway crash (see the header).',
         security: SECURITY,
         params: tokenParams,
         headers: idempotencyHeaders,
@@ -86,15 +90,28 @@ export async function refundRoutes(app: FastifyInstance, s: ApiServices): Promis
       const m = merchantOf(req);
       const { token } = req.params as { token: string };
       const body = req.body as { amount?: string };
-      return idempotent(s.idempotency, req, reply, async () => {
-        const amount = body.amount === undefined ? null : parseAmount(body.amount);
-        const refund = await s.refunds.create(m.id, token.toLowerCase(), amount, {
-          kind: 'merchant',
-          id: 'api key',
-          ip: req.ip,
-        });
-        // serializeInput is typed unknown for the status form; it returns the route's serialised string.
-        return { status: 201, body: String(reply.serializeInput(refundView(refund), '201')) };
+      // serializeInput is typed unknown for the status form; it returns the route's serialised string.
+      const answer = (refund: Refund) => ({
+        status: 201,
+        body: String(reply.serializeInput(refundView(refund), '201')),
+      });
+      // The key is written in the transaction that reserves the refund (crash-safe: see the header's description).
+      return idempotent(s.idempotency, req, reply, {
+        work: async (binding) => {
+          const amount = body.amount === undefined ? null : parseAmount(body.amount);
+          const refund = await s.refunds.create(
+            m.id,
+            token.toLowerCase(),
+            amount,
+            { kind: 'merchant', id: 'api key', ip: req.ip },
+            binding ? { idempotency: binding } : {},
+          );
+          return { ...answer(refund), resourceId: refund.id };
+        },
+        current: async (refundId) => {
+          const refund = await s.refunds.get(m.id, refundId);
+          return refund && answer(refund);
+        },
       });
     },
   );
