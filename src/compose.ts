@@ -6,6 +6,8 @@ import { createApiKeyAuth } from './app/api-keys.js';
 import { createCheckPayment } from './app/check-payment.js';
 import { createSealer } from './app/crypto.js';
 import { createInitPayment } from './app/init-payment.js';
+import { createSandboxHelpers } from './app/sandbox-helpers.js';
+import { createListen } from './app/listen.js';
 import { createMerchantAdmin } from './app/merchant-admin.js';
 import { createReferenceCache } from './app/reference-cache.js';
 import { createPay } from './app/pay.js';
@@ -233,8 +235,18 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
   });
   // main.ts starts the worker after listen; tests drive it with runOnce().
   const webhooks = { ...createWebhooks({ repo: webhookRepo, now }), repo: webhookRepo, worker: webhookWorker };
+  const listen = createListen({ repo: webhookRepo, signingSecretOf, now });
   // main.ts starts it after listen; tests drive it with runOnce().
   const expirySweeper = createExpirySweeper({ payments, now });
+
+  const merchantAdmin = createMerchantAdmin({
+    merchants,
+    sealer,
+    onChange: (wmxId) => changes.publish('merchant', wmxId),
+  });
+  const initPayment = createInitPayment({ auth, payments, reference, paymentTtlMs: config.paymentTtlMs, now });
+  const cancelPayment = createCancelPayment({ payments, sync, now });
+  const paymentSearch = createPaymentSearch(db.kysely);
 
   return {
     config,
@@ -247,15 +259,23 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     auth,
     now,
     formatTime,
-    merchantAdmin: createMerchantAdmin({
-      merchants,
-      sealer,
-      onChange: (wmxId) => changes.publish('merchant', wmxId),
-    }),
-    initPayment: createInitPayment({ auth, payments, reference, paymentTtlMs: config.paymentTtlMs, now }),
+    merchantAdmin,
+    initPayment,
     checkPayment: createCheckPayment({ auth, payments, now }),
     pay,
-    cancelPayment: createCancelPayment({ payments, sync, now }),
+    cancelPayment,
+    sandboxHelpers: createSandboxHelpers({
+      initFor: initPayment.forMerchant,
+      pay,
+      cancelPayment,
+      payments,
+      merchants,
+      search: paymentSearch,
+      merchantAdmin,
+      signingSecretOf,
+      publicUrl: config.publicUrl,
+      now,
+    }),
     sandboxBank,
     connectorRepo,
     connectors: createConnectorsAdmin({
@@ -276,7 +296,7 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     accounts,
     audit,
     onboarding,
-    paymentSearch: createPaymentSearch(db.kysely),
+    paymentSearch,
     apiKeys,
     apiIdempotency: createApiIdempotency({ store: createIdempotencyStore(db.kysely), now }),
     ledger,
@@ -286,6 +306,7 @@ export async function createGateway(config: Config, opts: GatewayOptions) {
     ledgerVerify,
     signingSecretOf,
     webhooks,
+    listen,
     expirySweeper,
     changes,
     instance,

@@ -71,7 +71,7 @@ export function createInitPayment(deps: InitPaymentDeps) {
    * afterAuth runs once the merchant is known (the wire adapter's per-merchant rate limit): after
    * authentication, so wrong credentials can never spend another merchant's allowance.
    */
-  return async function initPayment(
+  async function initPayment(
     f: Fields,
     requestIp: string,
     afterAuth?: (merchant: Merchant) => void | Promise<void>,
@@ -82,7 +82,21 @@ export function createInitPayment(deps: InitPaymentDeps) {
     const merchant = await deps.auth.authenticate(f);
     const limited = afterAuth?.(merchant); // a promise only when a shared limit had to be asked
     if (limited) await limited;
+    return initFor(merchant, f, requestIp);
+  }
 
+  /**
+   * The same init for a merchant already known (the sandbox test helpers, authenticated by the
+   * API key): every field rule, limit and the merchant_ref_id idempotency apply as on the wire.
+   * `ttlMs` shortens the payment's life (a helper making an expired payment).
+   */
+  async function initFor(
+    merchant: Merchant,
+    f: Fields,
+    requestIp: string,
+    opts: { ttlMs?: number } = {},
+  ): Promise<{ token: string }> {
+    const state = deps.reference.current();
     const merchantOrderId = text(f, 'merchant_order_id', 64, true);
     const merchantRefId = text(f, 'merchant_ref_id', 64, false);
     const appName = text(f, 'app_name', 255, false) ?? '';
@@ -178,7 +192,7 @@ export function createInitPayment(deps: InitPaymentDeps) {
       pageExtra: null,
       initAt: t,
       txnAt: null,
-      expiresAt: t + deps.paymentTtlMs,
+      expiresAt: t + (opts.ttlMs ?? deps.paymentTtlMs),
       processingUntil: null,
       challengeRef: null,
       challengeInfo: null,
@@ -193,7 +207,7 @@ export function createInitPayment(deps: InitPaymentDeps) {
     };
 
     return { token: await insertOrReuse(payment, t) };
-  };
+  }
 
   /**
    * A merchant_ref_id names one live payment (pending or approved) at a time. Taken by one: a retry
@@ -216,6 +230,8 @@ export function createInitPayment(deps: InitPaymentDeps) {
       throw new WmxError('2008', undefined, 'merchant_ref_id');
     }
   }
+
+  return Object.assign(initPayment, { forMerchant: initFor });
 }
 
 function checkLimits(m: Merchant, amountBdtMinor: bigint): void {

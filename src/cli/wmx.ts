@@ -10,6 +10,8 @@ import { MONEY_USAGE, MoneyUsageError, runMoneyCommand } from './money-commands.
 import { CONNECTOR_USAGE, ConnectorUsageError, runConnectorCommand } from './connector-commands.js';
 import { runSimulator } from './simulate.js';
 import { BackupRefused, backupSqlite, formatBackup } from './backup.js';
+import { runDevkitCommand } from './devkit/commands.js';
+import { DevkitUsageError, GatewayApiError } from './devkit/gateway-api.js';
 
 const USAGE = `Usage: wmx <command>
 
@@ -29,6 +31,18 @@ const USAGE = `Usage: wmx <command>
 ${MONEY_USAGE}
 ${CONNECTOR_USAGE}
   simulate bkash|sslcommerz [--port N] [--host H]   run an upstream's simulator (no database needed)
+
+Developer kit (over HTTP to a running gateway, with a merchant's API key; no database needed):
+  listen --forward-to URL [--events TYPE,…] [--session ID] [--json]
+                            forward the merchant's webhook events to URL (e.g. on your laptop)
+  trigger EVENT [--amount 100.00] [--currency BDT] [--json]
+                            make a real sandbox payment (and refund) that sends EVENT:
+                            payment.succeeded|failed|cancelled|expired, refund.succeeded|failed
+  doctor --callback-url URL [--token T] [--json]
+                            post forged and genuine callbacks to your callback handler and report
+                            whether your shop would ship an unpaid order
+  They take --gateway URL (else WMX_GATEWAY_URL, WMX_PUBLIC_URL, http://127.0.0.1:$PORT) and
+  --api-key KEY (else WMX_API_KEY, else the sandbox demo merchant's file in the data folder).
 
 Uses the same environment as the server (WMX_DATABASE_URL, WMX_SECRET, WMX_MODE…).`;
 
@@ -56,6 +70,15 @@ async function run(argv: string[]): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       force: { type: 'boolean' },
+      gateway: { type: 'string' },
+      'api-key': { type: 'string' },
+      'forward-to': { type: 'string' },
+      events: { type: 'string' },
+      session: { type: 'string' },
+      amount: { type: 'string' },
+      currency: { type: 'string' },
+      'callback-url': { type: 'string' },
+      token: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -75,6 +98,8 @@ async function run(argv: string[]): Promise<number> {
       ...(values.host ? { host: values.host } : {}),
     });
   }
+  const devkit = await runDevkitCommand(positionals, values);
+  if (devkit !== undefined) return devkit;
   if (positionals[0] === 'backup') {
     // Not through createGateway: a backup must not migrate, or write anything to, the source.
     const [, file, ...rest] = positionals;
@@ -261,6 +286,14 @@ run(process.argv.slice(2)).then(
     if (e instanceof BackupRefused) {
       process.stderr.write(`wmx backup: ${e.message}\n`);
       process.exit(2);
+    }
+    if (e instanceof DevkitUsageError) {
+      process.stderr.write(`wmx: ${e.message}\n`);
+      process.exit(2);
+    }
+    if (e instanceof GatewayApiError) {
+      process.stderr.write(`wmx: the gateway answered ${e.status} ${e.code}: ${e.message}\n`);
+      process.exit(1);
     }
     if (e instanceof ConfigError || e instanceof UsageError) {
       process.stderr.write(`${e.message}\n${e instanceof UsageError ? '\n' + USAGE + '\n' : ''}`);

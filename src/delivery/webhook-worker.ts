@@ -26,6 +26,19 @@ const EXCERPT_MAX = 500;
 /** Enough of a response body for the log; the rest is never read (a receiver could send gigabytes). */
 const READ_MAX = 4096;
 
+/**
+ * The headers of one webhook POST, signed now. `wmx listen` forwards exactly these, so a receiver
+ * behind it verifies the same signature it will in production.
+ */
+export function webhookHeaders(secret: string, nowMs: number, payload: string, eventId: string) {
+  return {
+    'content-type': 'application/json',
+    'user-agent': 'wmx-gateway-webhooks/1',
+    'wmx-signature': signPayload(secret, Math.floor(nowMs / 1000), payload),
+    'wmx-event-id': eventId,
+  };
+}
+
 /** Network errors, 408, 429 and 5xx may pass; anything else (other 4xx, 3xx) will not improve by retrying. */
 export const retryable = (status: number | null): boolean =>
   status === null || status === 408 || status === 429 || status >= 500;
@@ -82,12 +95,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps) {
       const eventId = (JSON.parse(d.payload) as { id: string }).id; // the stored body always has one
       const res = await fetch(d.url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'wmx-gateway-webhooks/1',
-          'wmx-signature': signPayload(deps.signingSecretOf(merchant), Math.floor(deps.now() / 1000), d.payload),
-          'wmx-event-id': eventId,
-        },
+        headers: webhookHeaders(deps.signingSecretOf(merchant), deps.now(), d.payload, eventId),
         body: d.payload,
         // A redirect could lead off the merchant's registered domains: it counts as an answer.
         redirect: 'manual',

@@ -698,6 +698,20 @@ migrations['0013_idempotency_resource'] = {
   },
 };
 
+migrations['0014_listen_sessions'] = {
+  async up(db: Kysely<unknown>) {
+    // `wmx listen` sessions are endpoints too (kind 'listen'): each event gets a delivery for a live
+    // session in the event's own transaction, so a session that reconnects misses nothing. Their
+    // deliveries wait as 'queued' (the webhook worker claims only 'pending') until the CLI fetches
+    // and acknowledges them; `seen_at` is the session's last poll (idle ones stop receiving).
+    await db.schema
+      .alterTable('webhook_endpoints')
+      .addColumn('kind', 'text', (c) => c.notNull().defaultTo('http'))
+      .execute();
+    await db.schema.alterTable('webhook_endpoints').addColumn('seen_at', 'bigint').execute();
+  },
+};
+
 /** The newest migration this code knows (readiness compares the database's newest with it). */
 export function latestMigrationName(): string {
   return Object.keys(migrations).sort().at(-1) ?? '';

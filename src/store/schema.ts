@@ -357,6 +357,10 @@ export interface WebhookEndpointsTable {
   /** 0 once removed: the row stays so the delivery log keeps its endpoint. */
   enabled: number;
   created_at: Int8;
+  /** 'http' (the worker POSTs to url) or 'listen' (a `wmx listen` session fetches its deliveries). */
+  kind: Generated<string>;
+  /** A listen session's last poll; null for http endpoints. */
+  seen_at: Int8 | null;
 }
 
 export interface WebhookEventsTable {

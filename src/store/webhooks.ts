@@ -9,7 +9,11 @@ import type {
   WebhookEventsTable,
 } from './schema.js';
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+/** `queued`: a `wmx listen` session's delivery, waiting for the CLI to fetch it (never the worker's). */
+export type DeliveryStatus = 'pending' | 'queued' | 'delivered' | 'failed';
+
+/** A `wmx listen` session that has not polled for this long receives no new events (and ends). */
+export const LISTEN_IDLE_MS = 60 * 60_000;
 
 export interface WebhookEndpoint {
   id: string;
@@ -58,6 +62,42 @@ export interface NewEvent {
   createdAt: number;
 }
 
+/** A `wmx listen` session (an endpoint of kind 'listen'). */
+export interface ListenSession {
+  id: string;
+  merchantId: string;
+  label: string;
+  enabled: boolean;
+  createdAt: number;
+  seenAt: number;
+}
+
+/** A delivery queued for a listen session, with its event's stored body. */
+export interface QueuedDelivery {
+  deliveryId: string;
+  eventId: string;
+  type: string;
+  payload: string;
+  createdAt: number;
+}
+
+/** What the receiver behind `wmx listen` answered for one forwarded delivery. */
+export interface ListenAck {
+  deliveryId: string;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+const toListenSession = (r: Selectable<WebhookEndpointsTable>): ListenSession => ({
+  id: r.id,
+  merchantId: r.merchant_id,
+  label: r.url.replace(/^listen:/, ''),
+  enabled: Number(r.enabled) === 1,
+  createdAt: Number(r.created_at),
+  seenAt: Number(r.seen_at ?? r.created_at),
+});
+
 const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoint => ({
   id: r.id,
   merchantId: r.merchant_id,
@@ -99,9 +139,11 @@ export async function insertEvent(trx: Kysely<Database>, ev: NewEvent): Promise<
     .execute();
   const endpoints = await trx
     .selectFrom('webhook_endpoints')
-    .select('id')
+    .select(['id', 'kind'])
     .where('merchant_id', '=', ev.merchantId)
     .where('enabled', '=', 1)
+    // A listen session receives while it polls; one left idle (the laptop closed) stops collecting.
+    .where((w) => w.or([w('kind', '=', 'http'), w('seen_at', '>=', ev.createdAt - LISTEN_IDLE_MS)]))
     .execute();
   if (endpoints.length === 0) return;
   await trx
@@ -111,7 +153,7 @@ export async function insertEvent(trx: Kysely<Database>, ev: NewEvent): Promise<
         id: newId('whd'),
         event_id: ev.id,
         endpoint_id: e.id,
-        status: 'pending',
+        status: e.kind === 'listen' ? 'queued' : 'pending',
         attempts: 0,
         next_attempt_at: ev.createdAt,
         lease_until: null,
@@ -158,6 +200,7 @@ export function createWebhookRepo(db: Db) {
         .where('id', '=', id)
         .where('merchant_id', '=', merchantId)
         .where('enabled', '=', 1)
+        .where('kind', '=', 'http')
         .returningAll()
         .executeTakeFirst();
       return row && toEndpoint(row);
@@ -169,10 +212,121 @@ export function createWebhookRepo(db: Db) {
         .selectAll()
         .where('merchant_id', '=', merchantId)
         .where('enabled', '=', 1)
+        .where('kind', '=', 'http')
         .orderBy('created_at')
         .orderBy('id')
         .execute();
       return rows.map(toEndpoint);
+    },
+
+    /** Opens a `wmx listen` session: an endpoint of kind 'listen' that events queue for. */
+    async addListenSession(merchantId: string, label: string, now: number): Promise<ListenSession> {
+      const row = await k
+        .insertInto('webhook_endpoints')
+        .values({
+          id: newId('whe'),
+          merchant_id: merchantId,
+          url: `listen:${label}`,
+          enabled: 1,
+          created_at: now,
+          kind: 'listen',
+          seen_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toListenSession(row);
+    },
+
+    /** The merchant's listen session (ended ones too); another merchant's is not found. */
+    async listenSession(merchantId: string, id: string): Promise<ListenSession | undefined> {
+      const row = await k
+        .selectFrom('webhook_endpoints')
+        .selectAll()
+        .where('id', '=', id)
+        .where('merchant_id', '=', merchantId)
+        .where('kind', '=', 'listen')
+        .executeTakeFirst();
+      return row && toListenSession(row);
+    },
+
+    async touchListenSession(id: string, now: number): Promise<void> {
+      await k.updateTable('webhook_endpoints').set({ seen_at: now }).where('id', '=', id).execute();
+    },
+
+    /** Ends a session: no new events, and what it had not fetched is given up. */
+    async endListenSession(id: string): Promise<void> {
+      await k.transaction().execute(async (trx) => {
+        await trx.updateTable('webhook_endpoints').set({ enabled: 0 }).where('id', '=', id).execute();
+        await trx
+          .updateTable('webhook_deliveries')
+          .set({ status: 'failed' })
+          .where('endpoint_id', '=', id)
+          .where('status', '=', 'queued')
+          .execute();
+      });
+    },
+
+    /** What a session has not acknowledged yet, oldest first, with each event's stored body. */
+    async queuedFor(endpointId: string, limit: number): Promise<QueuedDelivery[]> {
+      const rows = await k
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
+        .select(['d.id as delivery_id', 'e.id as event_id', 'e.type', 'e.payload', 'd.created_at'])
+        .where('d.endpoint_id', '=', endpointId)
+        .where('d.status', '=', 'queued')
+        .orderBy('d.created_at')
+        .orderBy('d.id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({
+        deliveryId: r.delivery_id,
+        eventId: r.event_id,
+        type: r.type,
+        payload: r.payload,
+        createdAt: Number(r.created_at),
+      }));
+    },
+
+    /**
+     * Records what the CLI's receiver answered for each forwarded delivery (one attempt each) and
+     * closes it. An ack for a delivery already closed, or not this session's, changes nothing, so
+     * a CLI resending acks after a lost answer is harmless.
+     */
+    async ackListen(endpointId: string, acks: readonly ListenAck[], now: number): Promise<number> {
+      let n = 0;
+      for (const a of acks) {
+        const ok = a.statusCode !== null && a.statusCode >= 200 && a.statusCode < 300;
+        const done = await k.transaction().execute(async (trx) => {
+          const r = await trx
+            .updateTable('webhook_deliveries')
+            .set((eb) => ({
+              status: ok ? 'delivered' : 'failed',
+              attempts: eb('attempts', '+', 1),
+              last_status_code: a.statusCode,
+              next_attempt_at: now,
+            }))
+            .where('id', '=', a.deliveryId)
+            .where('endpoint_id', '=', endpointId)
+            .where('status', '=', 'queued')
+            .executeTakeFirst();
+          if (Number(r.numUpdatedRows) !== 1) return false;
+          await trx
+            .insertInto('webhook_attempts')
+            .values({
+              id: newId('wha'),
+              delivery_id: a.deliveryId,
+              attempted_at: now,
+              status_code: a.statusCode,
+              latency_ms: a.latencyMs,
+              response_excerpt: null,
+              error: a.error,
+            })
+            .execute();
+          return true;
+        });
+        if (done) n++;
+      }
+      return n;
     },
 
     /**
@@ -307,9 +461,16 @@ export function createWebhookRepo(db: Db) {
      * a delivery in flight is never sent a second time alongside itself.
      */
     async redeliver(merchantId: string, deliveryId: string, now: number): Promise<boolean> {
+      // A listen session's delivery goes back to its queue, for the CLI to fetch again.
+      const of = await k
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
+        .select('w.kind')
+        .where('d.id', '=', deliveryId)
+        .executeTakeFirst();
       const r = await k
         .updateTable('webhook_deliveries')
-        .set({ status: 'pending', next_attempt_at: now, attempts: 0 })
+        .set({ status: of?.kind === 'listen' ? 'queued' : 'pending', next_attempt_at: now, attempts: 0 })
         .where('id', '=', deliveryId)
         .where('event_id', 'in', (eb) =>
           eb.selectFrom('webhook_events').select('id').where('merchant_id', '=', merchantId),

@@ -103,6 +103,9 @@ for (const dialect of dialects()) {
       if (dialect === 'postgres') await sql`drop table rate_buckets`.execute(k);
       await sql`alter table webhook_deliveries drop column lease_owner`.execute(k);
       await sql`alter table api_idempotency drop column resource_id`.execute(k);
+      // 0014, likewise.
+      for (const col of ['kind', 'seen_at'])
+        await sql`alter table webhook_endpoints drop column ${sql.ref(col)}`.execute(k);
       const later = [
         '0008_hardening',
         '0009_expiry_sweep',
@@ -110,6 +113,7 @@ for (const dialect of dialects()) {
         '0011_connectors',
         '0012_instances',
         '0013_idempotency_resource',
+        '0014_listen_sessions',
       ];
       await sql`delete from kysely_migration where name in (${sql.join(later)})`.execute(k);
       const applied = await migrateToLatest(k, dialect);

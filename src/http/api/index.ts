@@ -7,6 +7,8 @@ import { refundRoutes } from './refunds.js';
 import { reportRoutes } from './reports.js';
 import { webhookRoutes } from './webhooks.js';
 import { eventRoutes } from './events.js';
+import { sandboxRoutes } from './sandbox.js';
+import { listenRoutes } from './listen.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { apiServices, type ApiServices } from './services.js';
 
@@ -49,6 +51,11 @@ async function v1(app: FastifyInstance, opts: { services: ApiServices; auth: Aut
   });
 
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  // Long polls of `wmx listen` answer at once when the server closes, so shutdown is not held up.
+  app.addHook('preClose', (done) => {
+    opts.services.listen.close();
+    done();
+  });
 
   app.get('/openapi.json', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('access-control-allow-origin', '*');
@@ -62,5 +69,7 @@ async function v1(app: FastifyInstance, opts: { services: ApiServices; auth: Aut
     await reportRoutes(authed, opts.services);
     await webhookRoutes(authed, opts.services);
     await eventRoutes(authed, opts.services);
+    await sandboxRoutes(authed, opts.services);
+    await listenRoutes(authed, opts.services);
   });
 }

@@ -76,6 +76,15 @@ export async function registerApiDocument(app: FastifyInstance, opts: { publicUr
         { name: 'Webhooks', description: 'Endpoints that receive signed event notifications.' },
         { name: 'Events', description: 'Every event of the merchant, as sent to its webhook endpoints.' },
         {
+          name: 'Listen',
+          description:
+            'Events fetched by `wmx listen` (a long poll), for a receiver the gateway cannot reach, such as a laptop.',
+        },
+        {
+          name: 'Sandbox',
+          description: 'Test helpers: real sandbox payments in a chosen state (sandbox merchants only).',
+        },
+        {
           name: LEGACY_TAG,
           description: 'The Walletmix v2 merchant protocol. Reference: [/docs/protocol](/docs/protocol).',
         },

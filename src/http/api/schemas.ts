@@ -155,7 +155,7 @@ export const SettlementSchema = {
 
 export const SHARED_SCHEMAS = [ErrorSchema, PaymentSchema, RefundSchema, BalanceSchema, SettlementSchema];
 
-const ref = (id: string) => ({ $ref: `${id}#` });
+export const ref = (id: string) => ({ $ref: `${id}#` });
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid request (a parameter or the body is malformed).',
@@ -163,6 +163,7 @@ const ERROR_TEXT: Record<number, string> = {
   403: 'The merchant is not active (pending approval or suspended).',
   404: 'Not found (or not this merchant’s).',
   409: 'Idempotency-Key reused with a different request, or still in progress.',
+  410: 'Gone: the listen session has ended.',
   413: 'Body too large.',
   415: 'The body is not application/json.',
   422: 'The request is well-formed but cannot be done (refund exceeds what is refundable, payment not paid).',

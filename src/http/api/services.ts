@@ -3,6 +3,8 @@ import type { ApiIdempotency } from '../../app/api-idempotency.js';
 import type { ApiKeyAuth } from '../../app/api-keys.js';
 import type { Refunds } from '../../app/refunds.js';
 import type { Webhooks } from '../../app/webhooks.js';
+import type { SandboxHelpers } from '../../app/sandbox-helpers.js';
+import type { Listen } from '../../app/listen.js';
 import type { PaymentSearch } from '../../store/payment-search.js';
 import type { BalanceLike, SettlementLike } from './views.js';
 
@@ -21,6 +23,10 @@ export interface ApiServices {
   apiKeys: ApiKeyAuth;
   formatTime(epochMs: number): string;
   webhooks: Pick<Webhooks, 'list' | 'add' | 'remove' | 'eventsPage' | 'event'>;
+  sandboxHelpers: SandboxHelpers;
+  listen: Listen;
+  /** The gateway's public base URL (payment page links). */
+  publicUrl: string;
 }
 
 export function apiServices(gw: Gateway): ApiServices {
@@ -42,5 +48,8 @@ export function apiServices(gw: Gateway): ApiServices {
     apiKeys: gw.apiKeys,
     formatTime: gw.formatTime,
     webhooks: gw.webhooks,
+    sandboxHelpers: gw.sandboxHelpers,
+    listen: gw.listen,
+    publicUrl: gw.config.publicUrl,
   };
 }
