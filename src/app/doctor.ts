@@ -33,6 +33,8 @@ export interface DoctorPayment {
   currency: string;
   /** pending | approved | declined | cancelled | expired */
   status: string;
+  /** Where the hosted page sends its result (verbatim, query string included). */
+  callbackUrl: string;
   callback: { merchant_txn_data: string; wmx_signature: string } | null;
 }
 
@@ -190,8 +192,10 @@ export async function runDoctorChecks(
   fixtures: DoctorFixtures,
   opts: { callbackUrl: string; token?: string | undefined },
 ): Promise<DoctorReport> {
-  const url = opts.callbackUrl;
-  const own = await fixtures.shopPending(url, opts.token);
+  const own = await fixtures.shopPending(opts.callbackUrl, opts.token);
+  // Posted where the gateway itself would post this order's result: its callback URL verbatim (a
+  // shop may name the order in the query string).
+  const url = own?.callbackUrl ?? opts.callbackUrl;
   const order =
     own ??
     (await fixtures.create({

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 /** A webhook receiver: answers 200 (after `delayMs`, if given) and keeps every body by event id. */
 export async function startWebhookSink(opts: { delayMs?: number } = {}) {
   const byId = new Map<string, string[]>();
+  /** Every POST as received: its headers and raw body, in arrival order. */
+  const requests: { headers: http.IncomingHttpHeaders; body: string }[] = [];
   let total = 0;
   const server = http.createServer((req, res) => {
     let body = '';
@@ -12,6 +14,7 @@ export async function startWebhookSink(opts: { delayMs?: number } = {}) {
     req.on('end', () => {
       if (req.method === 'POST') {
         total++;
+        requests.push({ headers: req.headers, body });
         let id = '(unparsable)';
         try {
           id = String((JSON.parse(body) as { id?: unknown }).id);
@@ -35,6 +38,7 @@ export async function startWebhookSink(opts: { delayMs?: number } = {}) {
   return {
     url: `http://127.0.0.1:${port}/hooks`,
     byId,
+    requests,
     total: () => total,
     close: () =>
       new Promise<void>((r) => {

@@ -21,6 +21,7 @@ interface SandboxAnswer {
     status: string;
   };
   wmx_id: string;
+  callback_url: string;
   callback: { url: string; merchant_txn_data: string; wmx_signature: string } | null;
 }
 
@@ -32,6 +33,7 @@ const toDoctorPayment = (a: SandboxAnswer): DoctorPayment => ({
   amount: a.payment.amount,
   currency: a.payment.currency,
   status: a.payment.status,
+  callbackUrl: a.callback_url,
   callback: a.callback && { merchant_txn_data: a.callback.merchant_txn_data, wmx_signature: a.callback.wmx_signature },
 });
 

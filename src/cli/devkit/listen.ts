@@ -126,7 +126,7 @@ export async function runListen(t: DevkitTarget, o: ListenOptions): Promise<numb
       acks = []; // recorded by the gateway (a repeat would change nothing anyway)
       if (down !== undefined) {
         down = undefined;
-        if (!o.json) o.err(`${stamp()}  reconnected to ${t.baseUrl}; nothing was lost`);
+        o.err(`${stamp()}  reconnected to ${t.baseUrl}; nothing was lost`);
       }
       backoff = 250;
       for (const e of r.events) {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   PAY_OUTCOMES,
   SANDBOX_OUTCOMES,
@@ -9,7 +9,7 @@ import {
 } from '../../app/sandbox-helpers.js';
 import type { ApiServices } from './services.js';
 import { merchantOf } from './auth.js';
-import { ApiError } from './errors.js';
+import { ApiError, invalid } from './errors.js';
 import { idempotent } from './idempotency.js';
 import { BDT_PATTERN, COMMON_ERRORS, SECURITY, errorResponses, ref } from './schemas.js';
 import { paymentView } from './views.js';
@@ -26,13 +26,103 @@ const IDEMPOTENCY_HEADER = {
   },
 } as const;
 
+const CreateBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['outcome'],
+  properties: {
+    outcome: { type: 'string', enum: [...SANDBOX_OUTCOMES] },
+    amount: { type: 'string', pattern: BDT_PATTERN, description: 'Decimal text; default "100.00".' },
+    currency: { type: 'string', minLength: 3, maxLength: 3, description: 'Default BDT.' },
+    order_id: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: 'merchant_order_id; default test-….',
+    },
+    callback_url: { type: 'string', minLength: 1, maxLength: 2048 },
+    refunds_fail: {
+      type: 'boolean',
+      description: 'Pay with the sandbox card whose refunds fail (for refund.failed).',
+    },
+    other_merchant: { type: 'boolean', description: 'Make it on the gateway’s other sandbox merchant.' },
+  },
+  examples: [{ outcome: 'succeeded', amount: '250.00' }],
+} as const;
+
+const PayBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['outcome'],
+  properties: {
+    outcome: { type: 'string', enum: [...PAY_OUTCOMES] },
+    refunds_fail: { type: 'boolean' },
+  },
+} as const;
+
+/** The parts of a body schema exactBody reads. */
+interface BodySchema {
+  readonly type?: string | readonly string[];
+  readonly properties?: Readonly<Record<string, BodySchema>>;
+  readonly items?: BodySchema;
+}
+
+const jsonType = (v: unknown): string =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'array'
+      : typeof v === 'number'
+        ? Number.isInteger(v)
+          ? 'integer'
+          : 'number'
+        : typeof v;
+
+/** The first field of `v` that is not in `s`, or not of its JSON type (undefined when none). */
+function looseField(s: BodySchema, v: unknown, at: string): { field: string; message: string } | undefined {
+  const types: readonly string[] = s.type === undefined ? [] : typeof s.type === 'string' ? [s.type] : s.type;
+  const t = jsonType(v);
+  if (types.length > 0 && !types.includes(t) && !(t === 'integer' && types.includes('number')))
+    return { field: at || 'body', message: `${at || 'The body'} must be ${types.join(' or ')}` };
+  if (t === 'object' && s.properties) {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const field = at ? `${at}.${k}` : k;
+      const sub = s.properties[k];
+      if (!sub) return { field, message: `Unknown field ${field}` };
+      const p = looseField(sub, x, field);
+      if (p) return p;
+    }
+  }
+  if (t === 'array' && s.items) {
+    for (const [i, x] of (v as unknown[]).entries()) {
+      const p = looseField(s.items, x, `${at}.${i}`);
+      if (p) return p;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A preValidation hook holding a JSON body to its schema as written. Fastify's validation coerces
+ * types ("true" passes as true, 1 as true, 5 as "5", an object as a one-item array) and drops unknown
+ * fields silently: a misspelt field, or a number for an amount, must be refused, not guessed at (as
+ * refunds do, see refunds.ts).
+ */
+export function exactBody(schema: BodySchema) {
+  return async (req: FastifyRequest): Promise<void> => {
+    const p = looseField(schema, req.body, '');
+    if (p) throw invalid(p.field, p.message);
+  };
+}
+
 const ResultSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['payment', 'wmx_id', 'payment_url', 'callback'],
+  required: ['payment', 'wmx_id', 'callback_url', 'payment_url', 'callback'],
   properties: {
     payment: ref('Payment'),
     wmx_id: { type: 'string', description: 'The Merchant ID the payment belongs to.' },
+    callback_url: { type: 'string', description: 'The payment’s callback URL, as given at init.' },
     payment_url: { type: 'string', description: 'The hosted payment page of this payment.' },
     callback: {
       type: ['object', 'null'],
@@ -57,6 +147,7 @@ export async function sandboxRoutes(app: FastifyInstance, s: ApiServices): Promi
   const answer = (r: SandboxPaymentResult) => ({
     payment: paymentView(r.payment, r.payment.refundedMinor ?? 0n),
     wmx_id: r.merchant.wmxId,
+    callback_url: r.payment.callbackUrl,
     payment_url: `${s.publicUrl}/bank-payment-process/${r.payment.token}`,
     callback: r.callback && { url: r.callback.url, ...r.callback.fields },
   });
@@ -75,34 +166,13 @@ export async function sandboxRoutes(app: FastifyInstance, s: ApiServices): Promi
           'Starts a payment exactly as `init-payment-process` would and takes it to `outcome` as a customer would (the sandbox bank with its test cards, Cancel, expiry): the payment, its ledger postings and its webhook event are real. `pending` leaves it unpaid (a token to test a callback handler with). `other_merchant` makes it on the gateway’s own second sandbox merchant: a token that is not yours. Sandbox merchants only.',
         security: SECURITY,
         headers: IDEMPOTENCY_HEADER,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['outcome'],
-          properties: {
-            outcome: { type: 'string', enum: [...SANDBOX_OUTCOMES] },
-            amount: { type: 'string', pattern: BDT_PATTERN, description: 'Decimal text; default "100.00".' },
-            currency: { type: 'string', minLength: 3, maxLength: 3, description: 'Default BDT.' },
-            order_id: {
-              type: 'string',
-              minLength: 1,
-              maxLength: 64,
-              description: 'merchant_order_id; default test-….',
-            },
-            callback_url: { type: 'string', minLength: 1, maxLength: 2048 },
-            refunds_fail: {
-              type: 'boolean',
-              description: 'Pay with the sandbox card whose refunds fail (for refund.failed).',
-            },
-            other_merchant: { type: 'boolean', description: 'Make it on the gateway’s other sandbox merchant.' },
-          },
-          examples: [{ outcome: 'succeeded', amount: '250.00' }],
-        },
+        body: CreateBody,
         response: {
           201: { ...ResultSchema, description: 'The payment as it now stands.' },
           ...errorResponses(400, 409, 413, 415, ...COMMON_ERRORS, 503),
         },
       },
+      preValidation: exactBody(CreateBody),
     },
     async (req, reply) => {
       const m = merchantOf(req);
@@ -183,20 +253,13 @@ export async function sandboxRoutes(app: FastifyInstance, s: ApiServices): Promi
           required: ['token'],
           properties: { token: { type: 'string', maxLength: 64, description: 'The payment token.' } },
         },
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['outcome'],
-          properties: {
-            outcome: { type: 'string', enum: [...PAY_OUTCOMES] },
-            refunds_fail: { type: 'boolean' },
-          },
-        },
+        body: PayBody,
         response: {
           200: { ...ResultSchema, description: 'The payment as it now stands.' },
           ...errorResponses(400, 404, 409, 413, 415, ...COMMON_ERRORS),
         },
       },
+      preValidation: exactBody(PayBody),
     },
     async (req, reply) => {
       const m = merchantOf(req);
