@@ -7,6 +7,7 @@ import { adminRoutes } from './admin-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { settlementRoutes } from './settlement-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
+import { doctorRoutes } from './doctor-routes.js';
 
 export interface ConsoleDeps {
   gw: Gateway;
@@ -26,4 +27,5 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
   await dashboardRoutes(app, deps);
   await settlementRoutes(app, deps);
   await webhookRoutes(app, deps);
+  await doctorRoutes(app, deps);
 }

@@ -27,6 +27,7 @@ const NAV: Record<'admin' | 'dashboard', [string, string][]> = {
     ['/dashboard/settlements', 'Settlements'],
     ['/dashboard/credentials', 'Credentials'],
     ['/dashboard/webhooks', 'Webhooks'],
+    ['/dashboard/doctor', 'Callback doctor'],
     ['/dashboard/team', 'Team'],
   ],
 };
