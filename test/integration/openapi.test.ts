@@ -17,6 +17,18 @@ const API_OPS = [
   'get /api/v1/refunds/{id}',
   'get /api/v1/balance',
   'get /api/v1/settlements',
+  // The SDK's events and webhook endpoints, and what wmx listen / trigger / doctor call.
+  'get /api/v1/events',
+  'get /api/v1/events/{id}',
+  'get /api/v1/webhook-endpoints',
+  'post /api/v1/webhook-endpoints',
+  'delete /api/v1/webhook-endpoints/{id}',
+  'post /api/v1/listen-sessions',
+  'post /api/v1/listen-sessions/{id}/poll',
+  'delete /api/v1/listen-sessions/{id}',
+  'post /api/v1/sandbox/payments',
+  'get /api/v1/sandbox/payments/pending',
+  'post /api/v1/sandbox/payments/{token}/pay',
 ];
 const LEGACY_OPS = [
   'get /check-server',
