@@ -754,7 +754,9 @@ export async function migrateToLatest(
 }
 
 const isConcurrentDropError = (e: unknown): boolean => {
-  const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
-  // XX000 "cache lookup failed for relation …": the catalog row vanished mid-introspection.
-  return code === '3F000' || code === '42P01' || (code === 'XX000' && /cache lookup failed/.test(String(message)));
+  const { code } = (e ?? {}) as { code?: unknown };
+  // XX000 ("cache lookup failed for relation …", "could not open relation with OID …", "tuple
+  // concurrently updated"): the catalog row vanished or changed mid-introspection. 40P01: a
+  // deadlock with the DROP SCHEMA … CASCADE's catalog locks.
+  return code === '3F000' || code === '42P01' || code === 'XX000' || code === '40P01';
 };
