@@ -97,6 +97,10 @@ export function createInitPayment(deps: InitPaymentDeps) {
     opts: { ttlMs?: number } = {},
   ): Promise<{ token: string }> {
     const state = deps.reference.current();
+    // The wire checked both before authenticating; a caller that knows the merchant already has not.
+    if (state.maintenance !== undefined)
+      throw new WmxError('3001', `Gateway is under maintenance: ${state.maintenance}`);
+    if (merchant.status !== 'active') throw new WmxError('2002');
     const merchantOrderId = text(f, 'merchant_order_id', 64, true);
     const merchantRefId = text(f, 'merchant_ref_id', 64, false);
     const appName = text(f, 'app_name', 255, false) ?? '';

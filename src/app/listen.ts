@@ -27,12 +27,20 @@ export type PollResult =
   | { kind: 'ended'; session: ListenSession };
 
 export const LISTEN_MAX_WAIT_MS = 30_000;
+/** Live sessions per merchant (a team's laptops and CI runs; each one costs every payment a write). */
+export const LISTEN_SESSIONS_MAX = 10;
 const BATCH = 20;
 
 export function createListen(deps: {
   repo: Pick<
     WebhookRepo,
-    'addListenSession' | 'listenSession' | 'touchListenSession' | 'endListenSession' | 'queuedFor' | 'ackListen'
+    | 'addListenSession'
+    | 'sweepListenSessions'
+    | 'listenSession'
+    | 'touchListenSession'
+    | 'endListenSession'
+    | 'queuedFor'
+    | 'ackListen'
   >;
   signingSecretOf(m: Merchant): string;
   now: () => number;
@@ -60,7 +68,11 @@ export function createListen(deps: {
   return {
     idleMs: LISTEN_IDLE_MS,
 
-    start(m: Merchant, label: string): Promise<ListenSession> {
+    /** undefined: the merchant has LISTEN_SESSIONS_MAX live sessions already. */
+    async start(m: Merchant, label: string): Promise<ListenSession | undefined> {
+      // Each live session adds a delivery to every event, in the payment's own transaction.
+      const live = await deps.repo.sweepListenSessions(m.id, deps.now() - LISTEN_IDLE_MS);
+      if (live >= LISTEN_SESSIONS_MAX) return undefined;
       return deps.repo.addListenSession(m.id, label, deps.now());
     },
 

@@ -179,6 +179,26 @@ const toStoredEvent = (r: Selectable<WebhookEventsTable>): StoredEvent => ({
   createdAt: Number(r.created_at),
 });
 
+/** One attempt of a delivery, in the transaction that moves the delivery on. */
+async function logAttempt(
+  trx: Kysely<Database>,
+  deliveryId: string,
+  a: Omit<WebhookAttempt, 'id' | 'deliveryId'>,
+): Promise<void> {
+  await trx
+    .insertInto('webhook_attempts')
+    .values({
+      id: newId('wha'),
+      delivery_id: deliveryId,
+      attempted_at: a.attemptedAt,
+      status_code: a.statusCode,
+      latency_ms: a.latencyMs,
+      response_excerpt: a.responseExcerpt,
+      error: a.error,
+    })
+    .execute();
+}
+
 export function createWebhookRepo(db: Db) {
   const k: Kysely<Database> = db.kysely;
 
@@ -266,6 +286,43 @@ export function createWebhookRepo(db: Db) {
       });
     },
 
+    /**
+     * Ends the merchant's sessions idle since before `idleBefore` (their queued deliveries given
+     * up), and counts the live ones left.
+     */
+    async sweepListenSessions(merchantId: string, idleBefore: number): Promise<number> {
+      return k.transaction().execute(async (trx) => {
+        const ended = await trx
+          .updateTable('webhook_endpoints')
+          .set({ enabled: 0 })
+          .where('merchant_id', '=', merchantId)
+          .where('kind', '=', 'listen')
+          .where('enabled', '=', 1)
+          .where('seen_at', '<', idleBefore)
+          .returning('id')
+          .execute();
+        if (ended.length > 0)
+          await trx
+            .updateTable('webhook_deliveries')
+            .set({ status: 'failed' })
+            .where(
+              'endpoint_id',
+              'in',
+              ended.map((e) => e.id),
+            )
+            .where('status', '=', 'queued')
+            .execute();
+        const live = await trx
+          .selectFrom('webhook_endpoints')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('merchant_id', '=', merchantId)
+          .where('kind', '=', 'listen')
+          .where('enabled', '=', 1)
+          .executeTakeFirstOrThrow();
+        return Number(live.n);
+      });
+    },
+
     /** What a session has not acknowledged yet, oldest first, with each event's stored body. */
     async queuedFor(endpointId: string, limit: number): Promise<QueuedDelivery[]> {
       const rows = await k
@@ -310,18 +367,13 @@ export function createWebhookRepo(db: Db) {
             .where('status', '=', 'queued')
             .executeTakeFirst();
           if (Number(r.numUpdatedRows) !== 1) return false;
-          await trx
-            .insertInto('webhook_attempts')
-            .values({
-              id: newId('wha'),
-              delivery_id: a.deliveryId,
-              attempted_at: now,
-              status_code: a.statusCode,
-              latency_ms: a.latencyMs,
-              response_excerpt: null,
-              error: a.error,
-            })
-            .execute();
+          await logAttempt(trx, a.deliveryId, {
+            attemptedAt: now,
+            statusCode: a.statusCode,
+            latencyMs: a.latencyMs,
+            responseExcerpt: null,
+            error: a.error,
+          });
           return true;
         });
         if (done) n++;
@@ -440,18 +492,7 @@ export function createWebhookRepo(db: Db) {
         q = d.leaseUntil === null ? q.where('lease_until', 'is', null) : q.where('lease_until', '=', d.leaseUntil);
         const r = await q.executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) return false;
-        await trx
-          .insertInto('webhook_attempts')
-          .values({
-            id: newId('wha'),
-            delivery_id: d.id,
-            attempted_at: attempt.attemptedAt,
-            status_code: attempt.statusCode,
-            latency_ms: attempt.latencyMs,
-            response_excerpt: attempt.responseExcerpt,
-            error: attempt.error,
-          })
-          .execute();
+        await logAttempt(trx, d.id, attempt);
         return true;
       });
     },
@@ -465,9 +506,33 @@ export function createWebhookRepo(db: Db) {
       const of = await k
         .selectFrom('webhook_deliveries as d')
         .innerJoin('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
-        .select('w.kind')
+        .select(['w.kind', 'w.enabled', 'w.seen_at'])
         .where('d.id', '=', deliveryId)
         .executeTakeFirst();
+      // …unless the session has ended or gone idle: nobody will ever fetch it, and queued it would
+      // wait forever. It is closed at once with an attempt that says why, as the worker does for a
+      // removed http endpoint ('endpoint removed').
+      if (of?.kind === 'listen' && (Number(of.enabled) !== 1 || Number(of.seen_at ?? 0) < now - LISTEN_IDLE_MS)) {
+        return k.transaction().execute(async (trx) => {
+          const r = await trx
+            .updateTable('webhook_deliveries')
+            .set((eb) => ({ status: 'failed', next_attempt_at: now, attempts: eb('attempts', '+', 1) }))
+            .where('id', '=', deliveryId)
+            .where('event_id', 'in', (eb) =>
+              eb.selectFrom('webhook_events').select('id').where('merchant_id', '=', merchantId),
+            )
+            .executeTakeFirst();
+          if (Number(r.numUpdatedRows) !== 1) return false;
+          await logAttempt(trx, deliveryId, {
+            attemptedAt: now,
+            statusCode: null,
+            latencyMs: 0,
+            responseExcerpt: null,
+            error: 'listen session ended',
+          });
+          return true;
+        });
+      }
       const r = await k
         .updateTable('webhook_deliveries')
         .set({ status: of?.kind === 'listen' ? 'queued' : 'pending', next_attempt_at: now, attempts: 0 })

@@ -5,7 +5,6 @@
  * delivery at once; endpoint rules and the JSON API.
  */
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +15,7 @@ import { checkPayment, dialects, initPayment, startGateway, type TestGateway } f
 import { approvedPayment, ConsoleClient, REFUND_FAIL_CARD } from '../support/money.js';
 import { apiClient } from '../support/api-client.js';
 import { loadContract } from '../support/openapi-contract.js';
+import { signatureValid } from '../support/signatures.js';
 
 const ACTOR = { kind: 'merchant' as const, id: 'owner@shop.test', ip: '127.0.0.1' };
 
@@ -77,15 +77,6 @@ async function startSink(answer: (n: number) => number | 'drop' = () => 200, del
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Verifies a Wmx-Signature the way the README tells receivers to. */
-function signatureValid(secret: string, header: string | undefined, raw: string): boolean {
-  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? '');
-  if (!m) return false;
-  const expected = crypto.createHmac('sha256', secret).update(`${m[1]}.${raw}`).digest();
-  const got = Buffer.from(m[2]!, 'hex');
-  return got.length === expected.length && crypto.timingSafeEqual(got, expected);
-}
 
 for (const dialect of dialects()) {
   describe(`webhooks (${dialect})`, () => {

@@ -173,6 +173,10 @@ export async function runListen(t: DevkitTarget, o: ListenOptions): Promise<numb
         acks = [];
         continue;
       }
+      if (e instanceof GatewayApiError && e.status >= 400 && e.status < 500 && e.status !== 429) {
+        o.err(`The gateway refused: ${e.status} ${e.code}: ${e.message}`);
+        return 1;
+      }
       const why = e instanceof GatewayUnreachable || e instanceof GatewayApiError ? e.message : String(e);
       if (down === undefined) o.err(`${stamp()}  lost the gateway (${why}); retrying, no event is lost meanwhile`);
       down = why;

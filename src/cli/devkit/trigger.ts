@@ -4,17 +4,11 @@
  * the payment's (or refund's) own transaction like any customer's, so the merchant's webhook
  * endpoints and a running `wmx listen` receive it.
  */
+import { WEBHOOK_EVENT_TYPES } from '../../delivery/webhook-events.js';
 import { callApi, DevkitUsageError, type DevkitTarget } from './gateway-api.js';
 
-export const TRIGGER_EVENTS = [
-  'payment.succeeded',
-  'payment.failed',
-  'payment.cancelled',
-  'payment.expired',
-  'refund.succeeded',
-  'refund.failed',
-] as const;
-export type TriggerEvent = (typeof TRIGGER_EVENTS)[number];
+/** Every event a webhook endpoint can receive can be triggered. */
+export const TRIGGER_EVENTS = WEBHOOK_EVENT_TYPES;
 
 interface SandboxPayment {
   payment: { token: string; status: string; merchant_order_id: string; amount: string; currency: string };

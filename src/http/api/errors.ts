@@ -63,7 +63,13 @@ export function toErrorAnswer(err: unknown, req: FastifyRequest): ErrorAnswer {
     return { status: err.status, body: body(err.code, err.message, { field: err.field }), headers: err.headers };
   if (err instanceof WmxError) {
     const m = API_ERRORS[err.code];
-    if (m.status < 500) return { status: m.status, body: body(m.code, err.message, { field: err.field }), headers: {} };
+    // Maintenance is the gateway's own answer (503), not a failure to hide behind a request id.
+    if (m.status < 500 || err.code === '3001')
+      return {
+        status: m.status,
+        body: body(m.code, err.message, { field: err.field }),
+        headers: err.code === '3001' ? { 'retry-after': '60' } : {},
+      };
   }
   const fe = err as Partial<FastifyError> | null; // Fastify's own errors carry code/statusCode/validation
   if (fe && Array.isArray(fe.validation)) {

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { LISTEN_MAX_WAIT_MS } from '../../app/listen.js';
+import { LISTEN_MAX_WAIT_MS, LISTEN_SESSIONS_MAX } from '../../app/listen.js';
 import type { ListenSession } from '../../store/webhooks.js';
 import type { ApiServices } from './services.js';
 import { merchantOf } from './auth.js';
 import { ApiError, notFound } from './errors.js';
 import { idempotent } from './idempotency.js';
 import { COMMON_ERRORS, SECURITY, errorResponses } from './schemas.js';
+import { exactBody } from './exact-body.js';
 
 const SessionSchema = {
   type: 'object',
@@ -43,6 +44,40 @@ const ForwardSchema = {
   },
 } as const;
 
+const StartBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { label: { type: 'string', maxLength: 200, description: 'e.g. the URL events go to.' } },
+} as const;
+
+const PollBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    wait_seconds: { type: 'integer', minimum: 0, maximum: LISTEN_MAX_WAIT_MS / 1000, default: 25 },
+    acks: {
+      type: 'array',
+      maxItems: 100,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['delivery_id', 'status_code'],
+        properties: {
+          delivery_id: { type: 'string', maxLength: 64 },
+          status_code: {
+            type: ['integer', 'null'],
+            minimum: 100,
+            maximum: 599,
+            description: 'The receiver’s HTTP status; null when it could not be reached.',
+          },
+          latency_ms: { type: 'integer', minimum: 0, maximum: 3_600_000, default: 0 },
+          error: { type: ['string', 'null'], maxLength: 500 },
+        },
+      },
+    },
+  },
+} as const;
+
 const idParams = {
   type: 'object',
   required: ['id'],
@@ -72,19 +107,22 @@ export async function listenRoutes(app: FastifyInstance, s: ApiServices): Promis
           type: 'object',
           properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } },
         },
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { label: { type: 'string', maxLength: 200, description: 'e.g. the URL events go to.' } },
-        },
+        body: StartBody,
         response: { 201: SessionSchema, ...errorResponses(400, 409, 413, 415, ...COMMON_ERRORS) },
       },
+      preValidation: exactBody(StartBody),
     },
     async (req, reply) => {
       const m = merchantOf(req);
       const { label } = req.body as { label?: string };
       return idempotent(s.idempotency, req, reply, async () => {
         const session = await s.listen.start(m, (label ?? '').trim() || 'wmx listen');
+        if (!session)
+          throw new ApiError(
+            409,
+            'too_many_listen_sessions',
+            `At most ${LISTEN_SESSIONS_MAX} listen sessions may be open at once: end one (Ctrl-C in wmx listen), or wait for an idle one to expire.`,
+          );
         return { status: 201, body: String(reply.serializeInput(view(session), '201')) };
       });
     },
@@ -100,33 +138,7 @@ export async function listenRoutes(app: FastifyInstance, s: ApiServices): Promis
           'Records the receiver’s answer to each delivery in `acks` (shown in the delivery log), then answers with the queued deliveries, oldest first, waiting up to `wait_seconds` for one. A delivery stays queued until acknowledged, so a poll whose answer was lost loses nothing: the next one returns it again. Acknowledging twice changes nothing. Not cached by Idempotency-Key: every poll reads the queue afresh.',
         security: SECURITY,
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            wait_seconds: { type: 'integer', minimum: 0, maximum: LISTEN_MAX_WAIT_MS / 1000, default: 25 },
-            acks: {
-              type: 'array',
-              maxItems: 100,
-              items: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['delivery_id', 'status_code'],
-                properties: {
-                  delivery_id: { type: 'string', maxLength: 64 },
-                  status_code: {
-                    type: ['integer', 'null'],
-                    minimum: 100,
-                    maximum: 599,
-                    description: 'The receiver’s HTTP status; null when it could not be reached.',
-                  },
-                  latency_ms: { type: 'integer', minimum: 0, maximum: 3_600_000, default: 0 },
-                  error: { type: ['string', 'null'], maxLength: 500 },
-                },
-              },
-            },
-          },
-        },
+        body: PollBody,
         response: {
           200: {
             type: 'object',
@@ -140,6 +152,8 @@ export async function listenRoutes(app: FastifyInstance, s: ApiServices): Promis
           ...errorResponses(400, 404, 410, 413, 415, ...COMMON_ERRORS),
         },
       },
+      // As the schema says, without Fastify's coercion ("5" for 5, "200" for a status code).
+      preValidation: exactBody(PollBody),
     },
     async (req) => {
       const { id } = req.params as { id: string };
@@ -147,21 +161,27 @@ export async function listenRoutes(app: FastifyInstance, s: ApiServices): Promis
         wait_seconds?: number;
         acks?: { delivery_id: string; status_code: number | null; latency_ms?: number; error?: string | null }[];
       };
-      // The CLI went away (or its poll timed out): stop waiting for it.
+      // The CLI went away (or its poll timed out): stop waiting for it. The listener comes off the
+      // socket with the answer: a kept-alive connection carries poll after poll, and each one's
+      // listener left on it would pile up (MaxListenersExceededWarning after ten polls, and a leak).
       const gone = new AbortController();
-      req.raw.socket.once('close', () => gone.abort());
-      const r = await s.listen.poll(
-        merchantOf(req),
-        id,
-        (b.acks ?? []).map((a) => ({
-          deliveryId: a.delivery_id,
-          statusCode: a.status_code,
-          latencyMs: a.latency_ms ?? 0,
-          error: a.error ?? null,
-        })),
-        (b.wait_seconds ?? 25) * 1000,
-        gone.signal,
-      );
+      const onClose = () => gone.abort();
+      const socket = req.raw.socket;
+      socket.once('close', onClose);
+      const r = await s.listen
+        .poll(
+          merchantOf(req),
+          id,
+          (b.acks ?? []).map((a) => ({
+            deliveryId: a.delivery_id,
+            statusCode: a.status_code,
+            latencyMs: a.latency_ms ?? 0,
+            error: a.error ?? null,
+          })),
+          (b.wait_seconds ?? 25) * 1000,
+          gone.signal,
+        )
+        .finally(() => socket.off('close', onClose));
       if (r.kind === 'not_found') throw notFound('Listen session');
       if (r.kind === 'ended')
         throw new ApiError(
