@@ -192,6 +192,12 @@ export function createConnectorsAdmin(deps: ConnectorsAdminDeps) {
       if (connectorId !== null) {
         const row = (await deps.repo.list()).find((r) => r.id === connectorId);
         if (!row) return { ok: false, message: `no connector named ${connectorId}` };
+        // Routed to a disabled connector, the method would not be offered at all: say so, change nothing.
+        if (!row.enabled)
+          return {
+            ok: false,
+            message: `${connectorId} is disabled, so ${method} would not be offered through it; enable it first (Enable in the console, or wmx connector enable ${connectorId}). Nothing was changed.`,
+          };
         const c = await deps.router.connector(connectorId);
         if (c && !c.capabilities.methods.includes(method as MethodKey)) {
           return { ok: false, message: `${connectorId} (${row.kind}) does not take ${method}` };

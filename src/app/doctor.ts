@@ -90,7 +90,7 @@ const EXCERPT_MAX = 2_000;
 
 /** Words a handler's page uses to refuse (looked for first: "not paid" contains "paid"). */
 const REFUSE_RE =
-  /\b(not paid|unpaid|not verified|unverified|fail(ed|ure)?|invalid|declin\w*|error|reject\w*|refused?|mismatch\w*|cancel\w*|forbidden|denied|bad signature|could not|cannot|unknown order|not found)\b/i;
+  /\b(not paid|unpaid|not verified|unverified|fail(ed|ure)?|invalid|declin\w*|error|reject\w*|refused?|mismatch\w*|cancel\w*|forbidden|denied|bad signature|could not|cannot|unknown order|not found|unsuccessful|tamper\w*|fraud\w*|suspicious|on hold)\b/i;
 const ACCEPT_RE = /\b(paid|success\w*|thank(s| you)|shipped|confirmed|complete[d]?|approved|fulfil+ed|order placed)\b/i;
 
 async function post(url: string, fields: Record<string, string>): Promise<HandlerAnswer> {
@@ -150,8 +150,10 @@ export function classify(
   const acc = refs.accepted && refs.accepted.status !== null && refs.accepted.status < 400 ? refs.accepted : undefined;
   const accShape = acc && shapeOf(acc, variable);
   const refShape = refs.refused && shapeOf(refs.refused, variable);
-  if (accShape !== undefined && accShape !== refShape && shape === accShape) return 'accepted';
-  if (refShape !== undefined && shape === refShape) return 'refused';
+  // References the handler answered alike tell nothing apart.
+  const distinct = accShape === undefined || refShape === undefined || accShape !== refShape;
+  if (distinct && accShape !== undefined && shape === accShape) return 'accepted';
+  if (distinct && refShape !== undefined && shape === refShape) return 'refused';
   const text = visibleText(a);
   if (REFUSE_RE.test(text)) return 'refused';
   if (ACCEPT_RE.test(text)) return 'accepted';

@@ -142,12 +142,6 @@ export async function runConnectorCommand(
         scope = m.id;
       }
       const target = fourth === 'none' ? null : fourth;
-      // Routed to a disabled connector, the method would not be offered at all: say so, change nothing.
-      if (target && (await gw.connectors.list()).find((c) => c.id === target)?.enabled === false) {
-        throw new ConnectorUsageError(
-          `${target} is disabled, so ${id} would not be offered through it; enable it first (wmx connector enable ${target}). Nothing was changed.`,
-        );
-      }
       const who = v.merchant ? `for ${v.merchant}` : 'for every merchant';
       return result(
         await gw.connectors.route(scope, id, target, CLI_ACTOR),

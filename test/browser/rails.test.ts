@@ -139,6 +139,9 @@ describe('browser: real rails', { skip: browserSkipReason() }, () => {
         pageHeading: string,
         txnStatus: '1000' | '1001' | '1009',
       ) {
+        // An upstream's own page may show the same heading while it sends the browser back: wait
+        // for the gateway's result page itself.
+        await page.waitForURL((u) => u.origin === t.url && u.pathname === `/bank-payment-process/${token}`);
         const text = await resultText(page, pageHeading);
         assert.equal(new URL(page.url()).origin, t.url, 'back on the gateway');
         assert.equal(new URL(page.url()).pathname, `/bank-payment-process/${token}`);

@@ -175,6 +175,13 @@ for (const dialect of dialects()) {
       assert.match(off.text, /Connector bk-sim disabled: it takes no new payments/);
       assert.equal((await t.gw.connectors.list()).find((x) => x.id === ID)?.enabled, false);
       assert.equal(await offersBkash(), false, 'a disabled connector is not offered');
+      // Nor can it be routed to (the method would silently not be offered): refused, as the CLI does.
+      const toDisabled = await submit('/admin/connectors', '/admin/connectors/routes', {
+        method: 'bkash',
+        connector: ID,
+      });
+      assert.equal(toDisabled.status, 422, toDisabled.text);
+      assert.match(toDisabled.text, /bk-sim is disabled, so bkash would not be offered through it; enable it first/);
       const on = await submit(`/admin/connectors/${ID}`, `/admin/connectors/${ID}/enable`, {
         back: `/admin/connectors/${ID}`,
       });

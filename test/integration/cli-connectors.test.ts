@@ -425,7 +425,7 @@ for (const dialect of dialects()) {
       assert.match(list.stdout, /^bk-sim\s+bkash\s+sandbox\s+disabled\s/m);
       assertRefused(
         again,
-        /bk-sim is disabled.*enable it first \(wmx connector enable bk-sim\)\. Nothing was changed\./,
+        /bk-sim is disabled.*enable it first \(Enable in the console, or wmx connector enable bk-sim\)\. Nothing was changed\./,
       );
       assertRefused(override, /bk-sim is disabled/);
       assert.deepEqual(await snapshot(), before, 'nothing changed');
