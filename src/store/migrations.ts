@@ -757,6 +757,7 @@ const isConcurrentDropError = (e: unknown): boolean => {
   const { code } = (e ?? {}) as { code?: unknown };
   // XX000 ("cache lookup failed for relation …", "could not open relation with OID …", "tuple
   // concurrently updated"): the catalog row vanished or changed mid-introspection. 40P01: a
-  // deadlock with the DROP SCHEMA … CASCADE's catalog locks.
-  return code === '3F000' || code === '42P01' || code === 'XX000' || code === '40P01';
+  // deadlock with the DROP SCHEMA … CASCADE's catalog locks. 42703 / 42704 ("column … of relation …
+  // does not exist", "type … does not exist"): a column or type read as its table was dropped.
+  return ['3F000', '42P01', '42703', '42704', 'XX000', '40P01'].includes(String(code));
 };
