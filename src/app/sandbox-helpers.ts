@@ -78,7 +78,7 @@ export class SandboxHelperError extends Error {
 
 export function createSandboxHelpers(deps: {
   initFor(merchant: Merchant, f: Fields, requestIp: string, opts?: { ttlMs?: number }): Promise<{ token: string }>;
-  pay: Pick<Pay, 'submit'>;
+  pay: Pick<Pay, 'submit' | 'offers'>;
   cancelPayment(token: string, pageExtra: string | null): Promise<Payment | undefined>;
   payments: Pick<PaymentRepo, 'byToken' | 'finalize'>;
   merchants: Pick<MerchantRepo, 'list'>;
@@ -120,8 +120,16 @@ export function createSandboxHelpers(deps: {
   }
 
   /** Drives a pending payment to `outcome` as a customer on the hosted page would. */
-  async function drive(p: Payment, outcome: PayOutcome, refundsFail: boolean): Promise<Payment> {
+  async function drive(p: Payment, m: Merchant, outcome: PayOutcome, refundsFail: boolean): Promise<Payment> {
     if (outcome === 'cancelled') return (await deps.cancelPayment(p.token, null)) ?? p;
+    // Asked first: a card routed to an upstream's own page would send the payment there.
+    const offer = (await deps.pay.offers(p, m)).find((o) => o.key === 'card');
+    if (offer && !offer.connector.capabilities.collectsInstrument)
+      throw new SandboxHelperError(
+        409,
+        'sandbox_route_redirects',
+        `Cards of this merchant are routed to ${offer.connector.id}, which pays on its own page; test helpers pay on the sandbox bank only. The payment ${p.token} is left unpaid.`,
+      );
     const digits = outcome === 'failed' ? CARDS.failed : refundsFail ? CARDS.refundsFail : CARDS.succeeded;
     const r = await deps.pay.submit(p.token, 'card', card(digits), null, null);
     if (r?.kind === 'final') return r.payment;
@@ -165,7 +173,7 @@ export function createSandboxHelpers(deps: {
       const { token } = await deps.initFor(merchant, fields, requestIp, ttl);
       let p = (await deps.payments.byToken(token)) as Payment; // just inserted
       if (input.outcome === 'expired') p = await expireIfDue(deps.payments, p, deps.now());
-      else if (input.outcome !== 'pending') p = await drive(p, input.outcome, input.refundsFail === true);
+      else if (input.outcome !== 'pending') p = await drive(p, merchant, input.outcome, input.refundsFail === true);
       return { payment: p, merchant, callback: callbackOf(p, merchant) };
     },
 
@@ -208,7 +216,7 @@ export function createSandboxHelpers(deps: {
       const now = await expireIfDue(deps.payments, p, deps.now());
       if (now.status !== 'pending')
         throw new SandboxHelperError(409, 'payment_not_pending', `The payment is already ${now.status}.`);
-      const done = await drive(now, outcome, refundsFail);
+      const done = await drive(now, caller, outcome, refundsFail);
       return { payment: done, merchant: caller, callback: callbackOf(done, caller) };
     },
   };

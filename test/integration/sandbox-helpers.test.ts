@@ -15,6 +15,11 @@ import { apiClient, type Api, type ApiCall } from '../support/api-client.js';
 import { inheritedEnv, runWmx } from '../support/cli.js';
 import { signatureValid } from '../support/signatures.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/delivery/webhook-events.js';
+import {
+  SSLCOMMERZ_SIMULATOR_DEFAULT_STORE as SSL_STORE,
+  startSslcommerzSimulator,
+} from '../../src/acquirers/sslcommerz/simulator.js';
+import { addConnector } from '../support/rails.js';
 
 const STATUS_OF = {
   succeeded: 'approved',
@@ -597,6 +602,42 @@ for (const dialect of dialects()) {
         events.map((e) => e.type),
         ['payment.expired'],
       );
+    });
+  });
+  describe(`sandbox test helpers: cards routed to an upstream's own page (${dialect})`, () => {
+    let t: TestGateway;
+    let sim: Awaited<ReturnType<typeof startSslcommerzSimulator>>;
+    before(async () => {
+      sim = await startSslcommerzSimulator();
+      t = await startGateway(dialect);
+      await addConnector(t, {
+        id: 'sslcz',
+        kind: 'sslcommerz',
+        fields: { base_url: sim.url, store_id: SSL_STORE.storeId, store_passwd: SSL_STORE.storePasswd },
+        methods: ['card'],
+      });
+    });
+    after(async () => {
+      await t.close();
+      await sim.close();
+    });
+
+    it('answers 409 sandbox_route_redirects and sends nothing upstream: the payment stays payable', async () => {
+      const c = await t.createMerchant({ sandbox: true });
+      const res = await fetch(`${t.url}/api/v1/sandbox/payments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.api_key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ outcome: 'succeeded' }),
+      });
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(res.status, 409, JSON.stringify(body));
+      assert.equal(body.error.code, 'sandbox_route_redirects');
+      const token = /payment ([0-9a-f]{40})/.exec(body.error.message)?.[1];
+      assert.ok(token, body.error.message);
+      const p = await t.gw.payments.byToken(token);
+      assert.equal(p?.status, 'pending');
+      assert.equal(p?.upstreamState, null, 'never sent to SSLCommerz');
+      assert.equal(p?.connectorId, null);
     });
   });
 }
