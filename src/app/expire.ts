@@ -86,7 +86,6 @@ const rest = (ms: number) => new Promise<void>((resolve) => (ms > 0 ? setTimeout
 export function createExpirySweeper(deps: ExpirySweeperDeps) {
   const intervalMs = deps.intervalMs ?? 5_000;
   const batchSize = deps.batchSize ?? 50;
-  let stopping = false;
 
   /** One batch (one transaction); resolves with how many payments it expired. */
   async function runOnce(): Promise<number> {
@@ -100,7 +99,7 @@ export function createExpirySweeper(deps: ExpirySweeperDeps) {
       const started = Date.now();
       const n = await runOnce();
       total += n;
-      if (n < batchSize || stopping) return total;
+      if (n < batchSize || poller.stopped()) return total;
       await rest(Math.min(Date.now() - started, MAX_REST_MS));
     }
   }
@@ -117,14 +116,8 @@ export function createExpirySweeper(deps: ExpirySweeperDeps) {
   return {
     runOnce,
     drain,
-    start(): void {
-      stopping = false;
-      poller.start();
-    },
-    async stop(): Promise<void> {
-      stopping = true;
-      await poller.stop();
-    },
+    start: poller.start,
+    stop: poller.stop,
   };
 }
 

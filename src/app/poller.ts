@@ -1,7 +1,8 @@
 /**
  * A background loop of passes (the webhook worker, the expiry sweeper): a pass that reports more
  * work is followed at once, any other after `intervalMs`; a failed pass is reported and the loop
- * goes on. `stop()` waits for the pass in flight.
+ * goes on. `stop()` waits for the pass in flight; until start() again, `stopped()` is true, so a
+ * pass (or a drain a caller runs itself) can take no new work once a stop was asked for.
  */
 export function createPoller(o: {
   /** One pass; true when more work may be waiting (go again at once). */
@@ -10,6 +11,7 @@ export function createPoller(o: {
   onError: (e: unknown) => void;
 }) {
   let running = false;
+  let stopRequested = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<unknown> = Promise.resolve();
   /** wake() came while a pass ran: the next one starts at once. */
@@ -32,6 +34,7 @@ export function createPoller(o: {
 
   return {
     start(): void {
+      stopRequested = false;
       if (running) return;
       running = true;
       loop();
@@ -46,7 +49,10 @@ export function createPoller(o: {
       clearTimeout(timer);
       timer = setTimeout(loop, 0);
     },
+    /** True once stop() was called (and start() not called since). */
+    stopped: (): boolean => stopRequested,
     async stop(): Promise<void> {
+      stopRequested = true;
       running = false;
       if (timer) clearTimeout(timer);
       await current;

@@ -54,8 +54,7 @@ export function createReconciler(deps: ReconcilerDeps) {
 
   // Set by stop(): a pass in flight finishes the inquiries it began and starts no more (what it
   // leaves stays due, for this or another instance), so a shutdown is not held by a whole batch.
-  let stopping = false;
-  const stopped = () => stopping;
+  const stopped = () => poller.stopped();
 
   /** One pass over what is due; resolves with how many payments and refunds it looked at. */
   async function runOnce(): Promise<number> {
@@ -102,14 +101,8 @@ export function createReconciler(deps: ReconcilerDeps) {
     runOnce,
     drain,
     nudge,
-    start(): void {
-      stopping = false;
-      poller.start();
-    },
-    async stop(): Promise<void> {
-      stopping = true;
-      await poller.stop();
-    },
+    start: poller.start,
+    stop: poller.stop,
     wake: poller.wake,
   };
 }
