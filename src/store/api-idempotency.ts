@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Insertable, Kysely } from 'kysely';
+import type { ApiIdempotencyTable, Database } from './schema.js';
 
 export interface IdempotencyRecord {
   requestHash: string;
@@ -54,6 +54,15 @@ const STATUSES = new Set<IdempotencyRecord['status']>(['in_progress', 'created',
 export function createIdempotencyStore(db: Kysely<Database>) {
   const where = (merchantId: string, key: string) =>
     db.selectFrom('api_idempotency').selectAll().where('merchant_id', '=', merchantId).where('key', '=', key);
+  /** Inserts the key's row unless the key exists: true when this call inserted it. */
+  const insertIfNew = async (row: Insertable<ApiIdempotencyTable>): Promise<boolean> => {
+    const r = await db
+      .insertInto('api_idempotency')
+      .values(row)
+      .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  };
 
   return {
     /**
@@ -61,20 +70,15 @@ export function createIdempotencyStore(db: Kysely<Database>) {
      * false when the key already exists (whoever holds it, the caller must read it).
      */
     async claim(merchantId: string, key: string, requestHash: string, now: number): Promise<boolean> {
-      const r = await db
-        .insertInto('api_idempotency')
-        .values({
-          merchant_id: merchantId,
-          key,
-          request_hash: requestHash,
-          status: 'in_progress',
-          response_status: null,
-          response_body: null,
-          created_at: now,
-        })
-        .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
-        .executeTakeFirst();
-      return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+      return insertIfNew({
+        merchant_id: merchantId,
+        key,
+        request_hash: requestHash,
+        status: 'in_progress',
+        response_status: null,
+        response_body: null,
+        created_at: now,
+      });
     },
 
     async get(merchantId: string, key: string): Promise<IdempotencyRecord | undefined> {
@@ -104,20 +108,15 @@ export function createIdempotencyStore(db: Kysely<Database>) {
       status: number,
       body: string,
     ): Promise<boolean> {
-      const r = await db
-        .insertInto('api_idempotency')
-        .values({
-          merchant_id: merchantId,
-          key,
-          request_hash: requestHash,
-          status: 'done',
-          response_status: status,
-          response_body: body,
-          created_at: now,
-        })
-        .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
-        .executeTakeFirst();
-      return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+      return insertIfNew({
+        merchant_id: merchantId,
+        key,
+        request_hash: requestHash,
+        status: 'done',
+        response_status: status,
+        response_body: body,
+        created_at: now,
+      });
     },
 
     /**
